@@ -1,0 +1,118 @@
+// The discrete-event kernel: a clock of true time and a queue of scheduled callbacks.
+//
+// Contract:
+// - Events run in order of (time, insertion sequence): two events at the same time run in the
+//   order they were scheduled, always (FIFO ties, as ns-3's (timestamp, uid) key).
+// - An event may schedule and cancel others, including ones at the current time (they run
+//   after every event already scheduled for that time).
+// - cancel() is O(1): the slot is freed at once and its heap entry is skipped when reached
+//   (lazy deletion); stale entries are compacted away when they outnumber live ones.
+// - Steady state allocates nothing: heap and slots grow to the peak number of pending events
+//   and are reused from then on (reserve() sets that peak ahead of time).
+// - Every dispatched event is folded into a 64-bit fingerprint of (time, sequence): two runs
+//   that dispatched the same events in the same order have equal fingerprints.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include "sim/callback.hpp"
+#include "sim/rng.hpp"
+#include "sim/time.hpp"
+
+namespace sim {
+
+/// Names one scheduled event, to cancel it. Stays valid (and harmless) after the event ran
+/// or was cancelled: cancelling it again is a no-op that returns false.
+struct EventId {
+  std::uint32_t slot = std::numeric_limits<std::uint32_t>::max();
+  std::uint64_t sequence = 0;  // 0: never scheduled
+  bool valid() const { return sequence != 0; }
+  friend bool operator==(const EventId&, const EventId&) = default;
+};
+
+class Simulator {
+ public:
+  /// `seed` is the run's root seed: every random stream derives from it (see rng.hpp).
+  explicit Simulator(std::uint64_t seed = 1);
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  Time now() const { return now_; }
+  std::uint64_t seed() const { return seed_; }
+
+  /// The random stream named `name` under this run's seed.
+  Rng rng(std::string_view name) const { return Rng::stream(seed_, name); }
+
+  /// Runs `callback` at `at` (>= now()).
+  EventId schedule_at(Time at, Callback callback);
+  /// Runs `callback` after `delay` (>= 0).
+  EventId schedule_after(Duration delay, Callback callback) { return schedule_at(now_ + delay, callback); }
+
+  /// Cancels a pending event. Returns true if it was pending (and will now never run).
+  bool cancel(EventId id);
+  bool is_pending(EventId id) const;
+
+  /// Runs until no event is pending or stop() is called. Returns events processed by this call.
+  std::uint64_t run();
+  /// Runs every event with time <= `limit`, then sets now() to `limit` (unless stopped early).
+  std::uint64_t run_until(Time limit);
+  /// Runs while `keep_going()` holds, checked before each event.
+  template <class Predicate>
+  std::uint64_t run_while(Predicate keep_going) {
+    const std::uint64_t before = processed_;
+    stopped_ = false;
+    while (!stopped_ && keep_going() && dispatch_next(Time::max())) {
+    }
+    return processed_ - before;
+  }
+  /// From inside an event: return from run*() once the current event finishes.
+  void stop() { stopped_ = true; }
+
+  std::uint64_t events_processed() const { return processed_; }
+  std::uint64_t fingerprint() const { return fingerprint_; }
+  std::size_t pending_events() const { return live_; }
+  /// Pre-sizes for `events` simultaneously pending events, so that even the first growth
+  /// does not allocate inside the run.
+  void reserve(std::size_t events);
+  /// Bytes held by the queue's storage (heap entries and callback slots).
+  std::size_t memory_bytes() const;
+
+ private:
+  struct HeapEntry {
+    std::int64_t time;
+    std::uint64_t key;  // sequence << kSlotBits | slot: orders equal times by sequence
+  };
+  struct Slot {
+    Callback callback;
+    std::uint64_t sequence = 0;  // of the event occupying the slot; 0 when free
+  };
+  static constexpr int kSlotBits = 26;  // at most 67 million simultaneously pending events
+  static constexpr std::uint64_t kSlotMask = (1ull << kSlotBits) - 1;
+  static constexpr std::uint64_t kMaxSequence = (1ull << (64 - kSlotBits)) - 1;
+  static constexpr std::size_t kArity = 4;  // a 4-ary heap: shallower, cache-friendlier
+
+  static bool earlier(const HeapEntry& a, const HeapEntry& b) {
+    return a.time < b.time || (a.time == b.time && a.key < b.key);
+  }
+  bool dispatch_next(Time limit);
+  void push(HeapEntry entry);
+  void pop_top();
+  void sift_down(std::size_t index);
+  void compact();
+
+  std::vector<HeapEntry> heap_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  Time now_ = Time::zero();
+  std::uint64_t seed_;
+  std::uint64_t next_sequence_ = 1;
+  std::uint64_t processed_ = 0;
+  std::uint64_t fingerprint_ = 0xcbf29ce484222325ull;
+  std::size_t live_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace sim
