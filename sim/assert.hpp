@@ -13,12 +13,13 @@ class ContractViolation : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-[[noreturn]] void contract_failed(const char* condition, const char* file, int line, const std::string& why);
+[[noreturn]] void contract_failed(const char* condition, const char* file, int line,
+                                  const std::string& why);
 
 }  // namespace sim
 
-#define DSIM_ASSERT(condition, why)                                              \
-  do {                                                                           \
-    if (!(condition)) [[unlikely]]                                               \
-      ::sim::contract_failed(#condition, __FILE__, __LINE__, (why));             \
+#define DSIM_ASSERT(condition, why)                                  \
+  do {                                                               \
+    if (!(condition)) [[unlikely]]                                   \
+      ::sim::contract_failed(#condition, __FILE__, __LINE__, (why)); \
   } while (false)

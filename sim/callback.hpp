@@ -21,8 +21,8 @@ class Callback {
   Callback() = default;
 
   template <class F>
-    requires(!std::is_same_v<std::decay_t<F>, Callback> && std::is_invocable_r_v<void, F&>)
-  Callback(F f) {  // NOLINT: implicit on purpose, so a lambda can be passed directly
+  requires(!std::is_same_v<std::decay_t<F>, Callback> && std::is_invocable_r_v<void, F&>)
+      Callback(F f) {  // NOLINT: implicit on purpose, so a lambda can be passed directly
     static_assert(sizeof(F) <= kCapacity, "capture too large for an inline Callback");
     static_assert(alignof(F) <= alignof(std::uint64_t), "capture over-aligned");
     static_assert(std::is_trivially_copyable_v<F> && std::is_trivially_destructible_v<F>,

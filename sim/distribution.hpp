@@ -23,19 +23,37 @@ namespace sim {
 
 class Distribution {
  public:
-  struct Constant { double value; };
-  struct Uniform { double low, high; };
-  struct Exponential { double mean; };
-  struct Normal { double mean, stddev; };
-  struct LogNormal { double mu, sigma; };           // of the underlying normal
-  struct Pareto { double scale, shape; };           // x_m and alpha: P(X > x) = (x_m / x)^alpha
-  struct Weibull { double scale, shape; };          // lambda and k
+  struct Constant {
+    double value;
+  };
+  struct Uniform {
+    double low, high;
+  };
+  struct Exponential {
+    double mean;
+  };
+  struct Normal {
+    double mean, stddev;
+  };
+  struct LogNormal {
+    double mu, sigma;
+  };  // of the underlying normal
+  struct Pareto {
+    double scale, shape;
+  };  // x_m and alpha: P(X > x) = (x_m / x)^alpha
+  struct Weibull {
+    double scale, shape;
+  };  // lambda and k
   struct Mixture {
-    std::vector<double> cumulative_weights;         // normalized, last == 1
+    std::vector<double> cumulative_weights;  // normalized, last == 1
     std::vector<Distribution> parts;
   };
-  struct EmpiricalValues { std::vector<double> values; };
-  struct EmpiricalCdf { std::vector<std::pair<double, double>> points; };  // (value, P(X <= value))
+  struct EmpiricalValues {
+    std::vector<double> values;
+  };
+  struct EmpiricalCdf {
+    std::vector<std::pair<double, double>> points;
+  };  // (value, P(X <= value))
 
   Distribution() : Distribution(constant(0)) {}
 

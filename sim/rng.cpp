@@ -14,7 +14,9 @@ Rng Rng::stream(std::uint64_t root_seed, std::string_view name) {
   return Rng(splitmix64_mix(root_seed) ^ fnv1a64(name));
 }
 
-Rng Rng::child(std::string_view name) const { return stream(key_, name); }
+Rng Rng::child(std::string_view name) const {
+  return stream(key_, name);
+}
 
 std::uint64_t Rng::below(std::uint64_t n) {
   // Lemire, "Fast Random Integer Generation in an Interval" (2019).

@@ -6,7 +6,9 @@
 
 namespace sim {
 
-Simulator::Simulator(std::uint64_t seed) : seed_(seed) { reserve(1024); }
+Simulator::Simulator(std::uint64_t seed) : seed_(seed) {
+  reserve(1024);
+}
 
 void Simulator::reserve(std::size_t events) {
   heap_.reserve(events * 2);  // room for as many stale (cancelled) entries as live ones

@@ -49,7 +49,9 @@ class Simulator {
   /// Runs `callback` at `at` (>= now()).
   EventId schedule_at(Time at, Callback callback);
   /// Runs `callback` after `delay` (>= 0).
-  EventId schedule_after(Duration delay, Callback callback) { return schedule_at(now_ + delay, callback); }
+  EventId schedule_after(Duration delay, Callback callback) {
+    return schedule_at(now_ + delay, callback);
+  }
 
   /// Cancels a pending event. Returns true if it was pending (and will now never run).
   bool cancel(EventId id);

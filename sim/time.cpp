@@ -20,7 +20,9 @@ constexpr Unit kUnits[] = {{"ns", 1},
                            {"m", 60'000'000'000},
                            {"h", 3'600'000'000'000}};
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 [[noreturn]] void fail(std::string_view text, std::string_view why) {
   throw ParseError("expected a duration like \"250ms\" or \"1.5s\" (" + std::string(why) +
@@ -95,12 +97,14 @@ Duration parse_duration(std::string_view text, Sign sign) {
   const Unit* unit = nullptr;
   for (const auto& u : kUnits)
     if (u.suffix == suffix) unit = &u;
-  if (unit == nullptr) fail(text, "unknown unit \"" + std::string(suffix) + "\": use ns, us, ms, s, m or h");
+  if (unit == nullptr)
+    fail(text, "unknown unit \"" + std::string(suffix) + "\": use ns, us, ms, s, m or h");
   __int128 value = 0;
   bool exact = true;
   if (!parse_scaled(number, unit->ns, value, exact)) fail(text, "not a number");
   if (!exact) fail(text, "finer than one nanosecond");
-  if (value > std::numeric_limits<std::int64_t>::max() || value < -std::numeric_limits<std::int64_t>::max())
+  if (value > std::numeric_limits<std::int64_t>::max() ||
+      value < -std::numeric_limits<std::int64_t>::max())
     fail(text, "out of range: at most 292 years");
   if (sign == Sign::NonNegative && value < 0) fail(text, "must not be negative");
   return Duration::nanoseconds(static_cast<std::int64_t>(value));
@@ -133,7 +137,8 @@ std::string format_duration(Duration d) {
 double parse_rate(std::string_view text, bool allow_zero) {
   const auto slash = text.find('/');
   auto fail_rate = [&](std::string_view why) {
-    throw ParseError("expected a rate like \"2000/s\" (" + std::string(why) + "), got " + quoted(text));
+    throw ParseError("expected a rate like \"2000/s\" (" + std::string(why) + "), got " +
+                     quoted(text));
   };
   if (text.empty()) fail_rate("empty");
   if (slash == std::string_view::npos) fail_rate("missing \"/unit\"");
@@ -148,12 +153,18 @@ double parse_rate(std::string_view text, bool allow_zero) {
   }
   if (used != number.size() || !std::isfinite(count)) fail_rate("not a number");
   double per_seconds = 0;
-  if (per == "s") per_seconds = 1;
-  else if (per == "ms") per_seconds = 1e-3;
-  else if (per == "us") per_seconds = 1e-6;
-  else if (per == "m") per_seconds = 60;
-  else if (per == "h") per_seconds = 3600;
-  else fail_rate("unknown unit \"" + std::string(per) + "\": use /s, /ms, /us, /m or /h");
+  if (per == "s")
+    per_seconds = 1;
+  else if (per == "ms")
+    per_seconds = 1e-3;
+  else if (per == "us")
+    per_seconds = 1e-6;
+  else if (per == "m")
+    per_seconds = 60;
+  else if (per == "h")
+    per_seconds = 3600;
+  else
+    fail_rate("unknown unit \"" + std::string(per) + "\": use /s, /ms, /us, /m or /h");
   if (count < 0) fail_rate("must not be negative");
   if (count == 0 && !allow_zero) fail_rate("must be greater than zero");
   return count / per_seconds;

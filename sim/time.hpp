@@ -32,8 +32,14 @@ class Duration {
   constexpr Duration operator-() const { return Duration(-ns_); }
   constexpr Duration operator*(std::int64_t k) const { return Duration(ns_ * k); }
   constexpr Duration operator/(std::int64_t k) const { return Duration(ns_ / k); }
-  constexpr Duration& operator+=(Duration o) { ns_ += o.ns_; return *this; }
-  constexpr Duration& operator-=(Duration o) { ns_ -= o.ns_; return *this; }
+  constexpr Duration& operator+=(Duration o) {
+    ns_ += o.ns_;
+    return *this;
+  }
+  constexpr Duration& operator-=(Duration o) {
+    ns_ -= o.ns_;
+    return *this;
+  }
 
  private:
   constexpr explicit Duration(std::int64_t ns) : ns_(ns) {}
@@ -55,7 +61,10 @@ class Time {
   constexpr Time operator+(Duration d) const { return Time(ns_ + d.ns()); }
   constexpr Time operator-(Duration d) const { return Time(ns_ - d.ns()); }
   constexpr Duration operator-(Time o) const { return Duration::nanoseconds(ns_ - o.ns_); }
-  constexpr Time& operator+=(Duration d) { ns_ += d.ns(); return *this; }
+  constexpr Time& operator+=(Duration d) {
+    ns_ += d.ns();
+    return *this;
+  }
 
  private:
   constexpr explicit Time(std::int64_t ns) : ns_(ns) {}
@@ -64,13 +73,23 @@ class Time {
 
 /// Rounds a (non-negative, finite) count of nanoseconds to a Duration, saturating at max().
 Duration duration_from_ns(double ns);
-inline Duration duration_from_seconds(double s) { return duration_from_ns(s * 1e9); }
+inline Duration duration_from_seconds(double s) {
+  return duration_from_ns(s * 1e9);
+}
 
 inline namespace literals {
-constexpr Duration operator""_ns(unsigned long long v) { return Duration::nanoseconds(static_cast<std::int64_t>(v)); }
-constexpr Duration operator""_us(unsigned long long v) { return Duration::nanoseconds(static_cast<std::int64_t>(v) * 1'000); }
-constexpr Duration operator""_ms(unsigned long long v) { return Duration::nanoseconds(static_cast<std::int64_t>(v) * 1'000'000); }
-constexpr Duration operator""_s(unsigned long long v) { return Duration::nanoseconds(static_cast<std::int64_t>(v) * 1'000'000'000); }
+constexpr Duration operator""_ns(unsigned long long v) {
+  return Duration::nanoseconds(static_cast<std::int64_t>(v));
+}
+constexpr Duration operator""_us(unsigned long long v) {
+  return Duration::nanoseconds(static_cast<std::int64_t>(v) * 1'000);
+}
+constexpr Duration operator""_ms(unsigned long long v) {
+  return Duration::nanoseconds(static_cast<std::int64_t>(v) * 1'000'000);
+}
+constexpr Duration operator""_s(unsigned long long v) {
+  return Duration::nanoseconds(static_cast<std::int64_t>(v) * 1'000'000'000);
+}
 }  // namespace literals
 
 /// A malformed quantity ("10", "5 parsecs", "-1s" where negatives are not allowed).

@@ -47,8 +47,9 @@ TEST_CASE("formatting is exact and parses back") {
   CHECK(format_duration(1234567_ns) == "1.234567ms");
   CHECK(format_duration(-(5_ms)) == "-5ms");
   CHECK(format_duration(0_s) == "0s");
-  for (std::int64_t ns : std::initializer_list<std::int64_t>{1, 999, 1000, 1001, 123456789, 3'600'000'000'001, -42,
-                          std::numeric_limits<std::int64_t>::max()}) {
+  for (std::int64_t ns :
+       std::initializer_list<std::int64_t>{1, 999, 1000, 1001, 123456789, 3'600'000'000'001, -42,
+                                           std::numeric_limits<std::int64_t>::max()}) {
     const auto d = Duration::nanoseconds(ns);
     CHECK(parse_duration(format_duration(d), Sign::Any) == d);
   }

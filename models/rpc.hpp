@@ -1,0 +1,42 @@
+// The request/response protocol every client, server and intermediary speaks.
+#pragma once
+
+#include <cstdint>
+
+#include "sim/ids.hpp"
+#include "sim/time.hpp"
+
+namespace models {
+
+/// How an attempt ended, as the caller sees it. Also the failure reasons of the report.
+enum class Outcome : std::uint8_t {
+  Ok,
+  Timeout,      // no answer before the per-try timeout or the deadline
+  Rejected,     // the server's queue was full, or it shed the request
+  Error,        // the server (or something behind it) failed the request
+  CircuitOpen,  // the caller's circuit breaker refused to call
+  Dropped,      // a server dropped it unanswered (deadline already passed)
+  RateLimited,  // a rate limiter refused it
+  kCount
+};
+const char* to_string(Outcome outcome);
+
+struct RpcRequest {
+  std::uint64_t call_id = 0;  // the caller's id for this attempt, echoed in the response
+  std::uint64_t key = 0;      // what the request is about (cache key, shard key, sticky key)
+  sim::Time deadline = sim::Time::max();  // true time after which nobody waits for the answer
+  std::uint32_t attempt = 1;              // 1 for the first try
+  std::uint32_t hops = 0;        // intermediaries traversed (guards against forwarding loops)
+  std::uint64_t request_id = 0;  // the originating client's logical request (for duplicates)
+  sim::NodeId origin = sim::kNoNode;
+  std::uint8_t operation = 0;  // model-specific verb (read, write, ...)
+  std::uint8_t idempotent = 1;
+};
+
+struct RpcResponse {
+  std::uint64_t call_id = 0;
+  Outcome outcome = Outcome::Ok;
+  std::uint64_t value = 0;  // model-specific result (a version, a cached value)
+};
+
+}  // namespace models

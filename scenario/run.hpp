@@ -1,0 +1,39 @@
+// Runs one variant of a scenario with one seed and returns everything the report needs.
+// A pure function of (spec, seed): no wall clock, no shared state; safe to call from several
+// threads at once on different runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/figures.hpp"
+#include "models/request_recorder.hpp"
+#include "scenario/scenario.hpp"
+#include "sim/cluster.hpp"
+#include "sim/faults.hpp"
+
+namespace scenario {
+
+struct ComponentFigures {
+  std::string component;
+  std::string model;
+  std::size_t replicas = 0;
+  std::vector<models::Figure> figures;  // combined across replicas (sum, mean or max)
+};
+
+struct RunResult {
+  std::uint64_t seed = 0;
+  std::uint64_t fingerprint = 0;
+  std::uint64_t events = 0;
+  sim::Duration simulated;
+  models::RequestRecorder requests;
+  std::vector<ComponentFigures> components;
+  std::vector<sim::FaultRecord> faults;
+  sim::NetworkCounters network;
+  sim::ClusterCounters cluster;
+};
+
+RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed);
+
+}  // namespace scenario

@@ -1,0 +1,114 @@
+// A scenario file, loaded and checked: one ScenarioSpec per variant, every model's parameters
+// parsed into its typed Config. Nothing in here runs anything (see run.hpp).
+//
+// File layout (JSON, comments allowed; unknown keys are errors everywhere):
+//   name, description, duration, warmup, seeds, base_variant,
+//   network:    { latency, loss, duplicate, bandwidth, fifo, zones, links }
+//   components: { NAME: { model, count, zone, ...the model's parameters } }
+//   faults:     [ { action, at, for, target, ... } ]
+//   report:     { percentiles, window }
+//   variants:   { NAME: RFC 7386 merge patch over the rest of the file }
+// The base scenario runs as the variant named `base_variant` (default "base"), then each
+// variant in file order. docs/scenario-format.md documents every key.
+#pragma once
+
+#include <any>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/params.hpp"
+#include "sim/distribution.hpp"
+#include "sim/time.hpp"
+
+namespace scenario {
+
+using Json = nlohmann::ordered_json;
+struct ModelBinding;
+
+struct LinkParams {
+  sim::Distribution latency = sim::Distribution::constant(0);
+  models::Probability loss;
+  models::Probability duplicate;
+  double bandwidth_bps = 0;  // 0: unlimited
+  bool fifo = false;
+};
+
+struct LinkDecl {
+  std::string from, to;  // node or component names (a component: each of its nodes)
+  LinkParams params;
+  bool bidirectional = true;
+};
+
+struct NetworkSpec {
+  LinkParams default_link;
+  std::vector<std::string> zone_names;
+  std::vector<std::vector<LinkParams>> zone_matrix;  // [from][to]
+  std::vector<LinkDecl> links;
+  std::vector<std::string> switches;  // extra nodes that only forward (routers, ToR switches)
+};
+
+struct ComponentSpec {
+  std::string name;
+  std::string model;
+  const ModelBinding* binding = nullptr;
+  std::any config;                      // the model's Config, parsed
+  std::vector<std::string> node_names;  // "api[0]", "api[1]", ...; just "api" when count is 1
+  std::vector<int> node_zones;          // per node; -1 for none
+};
+
+struct FaultSpec {
+  std::string action;  // crash, pause, partition, cut, degrade, clock_step, clock_drift, slow, load
+  std::string path;    // where it was declared ("/faults/2"), for messages
+  sim::Duration at;
+  std::optional<sim::Duration> lasting;  // "for"
+  sim::Duration stagger;                 // with several targets: target i starts at at + i*stagger
+  std::vector<std::string> targets;  // node names (components expanded), or the load's component
+  std::vector<std::vector<std::string>> groups;  // partition
+  bool one_way = false;
+  std::string from, to;  // cut / degrade of a link
+  bool both_directions = true;
+  double factor = 1;  // degrade latency factor, slow factor, load factor
+  double loss = 0;    // degrade: added loss
+  sim::Duration by;   // clock_step
+  double ppm = 0;     // clock_drift
+};
+
+struct ReportSpec {
+  std::vector<double> percentiles{50, 90, 99, 99.9};
+  sim::Duration window = sim::Duration::nanoseconds(1'000'000'000);
+};
+
+/// One variant of a scenario, complete and checked.
+struct ScenarioSpec {
+  std::string file;
+  std::string name;
+  std::string description;
+  std::string variant;
+  sim::Duration duration;
+  sim::Duration warmup;
+  std::vector<std::uint64_t> seeds;
+  NetworkSpec network;
+  std::vector<ComponentSpec> components;
+  std::vector<FaultSpec> faults;
+  ReportSpec report;
+  Json effective;  // this variant's scenario after the patch, every default filled in
+};
+
+struct ScenarioFile {
+  std::string path;
+  std::string name;
+  std::string description;
+  std::vector<ScenarioSpec> variants;  // the base first, then the variants in file order
+};
+
+/// Reads, checks and expands a scenario file. Throws ScenarioError (every problem found,
+/// each with the JSON path) for bad input; never returns a partly checked scenario.
+ScenarioFile load_scenario_file(const std::string& path);
+/// The same from text already in memory (`path` is used in messages only).
+ScenarioFile load_scenario_text(const std::string& text, const std::string& path);
+
+}  // namespace scenario

@@ -1,0 +1,82 @@
+// Counts every operator new in this test binary, so a test can require that a steady-state
+// run performs none (DESIGN.md: "the steady-state event loop allocates nothing").
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "sim/simulator.hpp"
+#include "tests/unit/allocation_counter.hpp"
+
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+}
+
+std::uint64_t allocation_count() {
+  return g_allocations.load(std::memory_order_relaxed);
+}
+
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  return operator new(size);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+using namespace sim;
+
+TEST_CASE("a steady-state M/M/1 run on the kernel performs zero operator new calls") {
+  Simulator s(3);
+  Rng arrivals = s.rng("arrivals");
+  Rng service = s.rng("service");
+  struct State {
+    Simulator* sim;
+    Rng* arrivals;
+    Rng* service;
+    int queue = 0;
+    EventId timeout;
+  } st{&s, &arrivals, &service, 0, {}};
+  struct Departure {
+    State* st;
+    void operator()() const {
+      if (--st->queue > 0)
+        st->sim->schedule_after(
+            Duration::nanoseconds(1 + static_cast<std::int64_t>(st->service->below(1000))), *this);
+    }
+  };
+  struct Arrival {
+    State* st;
+    void operator()() const {
+      // A timer that is nearly always cancelled exercises lazy deletion too.
+      st->sim->cancel(st->timeout);
+      st->timeout = st->sim->schedule_after(Duration::nanoseconds(5000), [] {});
+      if (st->queue++ == 0)
+        st->sim->schedule_after(
+            Duration::nanoseconds(1 + static_cast<std::int64_t>(st->service->below(1000))),
+            Departure{st});
+      st->sim->schedule_after(
+          Duration::nanoseconds(1 + static_cast<std::int64_t>(st->arrivals->below(1100))), *this);
+    }
+  };
+  s.schedule_after(0_ns, Arrival{&st});
+  s.run_until(Time::zero() + 2_ms);  // warm-up: queue storage reaches its working size
+  const std::uint64_t before = allocation_count();
+  const std::uint64_t events = s.run_until(Time::zero() + 200_ms);
+  CHECK(events > 300'000);
+  CHECK(allocation_count() - before == 0);
+}
