@@ -11,6 +11,7 @@
 #include "models/figures.hpp"
 #include "models/params.hpp"
 #include "models/request_recorder.hpp"
+#include "models/state_timeline.hpp"
 #include "sim/cluster.hpp"
 #include "sim/faults.hpp"
 
@@ -23,6 +24,8 @@ class Model : public sim::Process {
   /// A load change from the fault schedule (a spike): multiply the offered load by `factor`.
   /// Returns false if this model generates no load (the scenario loader rejects such a target).
   virtual bool scale_load(double /*factor*/) { return false; }
+  /// State timelines this instance keeps (a circuit breaker's), for the report's timelines.
+  virtual std::vector<const StateTimeline*> state_timelines() const { return {}; }
 };
 
 /// Everything a model may use while building its instances (set-up time: may allocate).

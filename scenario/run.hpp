@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/figures.hpp"
+#include "models/state_timeline.hpp"
 #include "models/request_recorder.hpp"
 #include "scenario/scenario.hpp"
 #include "sim/cluster.hpp"
@@ -22,6 +23,13 @@ struct ComponentFigures {
   std::vector<models::Figure> figures;  // combined across replicas (sum, mean or max)
 };
 
+struct StateSeries {
+  std::string component;
+  std::string node;
+  std::string name;
+  std::vector<models::StateTimeline::Change> changes;
+};
+
 struct RunResult {
   std::uint64_t seed = 0;
   std::uint64_t fingerprint = 0;
@@ -30,6 +38,7 @@ struct RunResult {
   models::RequestRecorder requests;
   std::vector<ComponentFigures> components;
   std::vector<sim::FaultRecord> faults;
+  std::vector<StateSeries> states;
   sim::NetworkCounters network;
   sim::ClusterCounters cluster;
 };

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "models/params.hpp"
 #include "scenario/scenario.hpp"

@@ -1,8 +1,16 @@
 #include "sim/cluster.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include "sim/assert.hpp"
 
 namespace sim {
+
+namespace {
+// Node::Deferred::message_slot of a held message that has already been handed over.
+constexpr std::uint32_t kConsumedSlot = std::numeric_limits<std::uint32_t>::max();
+}  // namespace
 
 // Events are small trivially copyable structs (see callback.hpp): no allocation per event.
 struct Cluster::Arrival {
@@ -131,6 +139,11 @@ void Cluster::deliver(std::uint32_t slot) {
       n.deferred_.push_back({false, {}, 0, slot});
       return;
     case NodeState::Up:
+      // Resumed, but the held events have not run yet: wait behind them (arrival order).
+      if (!n.deferred_.empty()) {
+        n.deferred_.push_back({false, {}, 0, slot});
+        return;
+      }
       hand_over(n, slot);
       return;
   }
@@ -154,7 +167,7 @@ void Cluster::fire_timer(NodeId id, std::uint32_t incarnation, TimerTag tag, std
     ++counters_.timers_lost_to_crash;
     return;
   }
-  if (n.state_ == NodeState::Paused) {
+  if (n.state_ == NodeState::Paused || !n.deferred_.empty()) {  // held, or behind the held
     n.deferred_.push_back({true, tag, serial, 0});
     return;
   }
@@ -164,15 +177,20 @@ void Cluster::fire_timer(NodeId id, std::uint32_t incarnation, TimerTag tag, std
 void Cluster::drain_deferred(NodeId id) {
   Node& n = *nodes_[id];
   // Handlers may pause or crash the node again, or append; index-based and re-checked.
+  // An entry is marked consumed before its handler runs: a consumed timer can no longer be
+  // cancelled, and a crash inside a handler must not drop (or release) what already ran.
   std::size_t i = 0;
   for (; i < n.deferred_.size() && n.state_ == NodeState::Up; ++i) {
     const Node::Deferred d = n.deferred_[i];
     if (d.is_timer) {
+      n.deferred_[i].timer_serial = 0;
       if (d.timer_serial != 0 && n.process_) n.process_->on_timer(n, d.tag);
     } else {
+      n.deferred_[i].message_slot = kConsumedSlot;
       hand_over(n, d.message_slot);
     }
   }
+  i = std::min(i, n.deferred_.size());  // a handler crashed the node: crash() emptied the queue
   n.deferred_.erase(n.deferred_.begin(), n.deferred_.begin() + static_cast<std::ptrdiff_t>(i));
 }
 
@@ -182,11 +200,11 @@ void Cluster::crash(NodeId id) {
   n.state_ = NodeState::Crashed;
   ++n.incarnation_;  // every pending timer of the old incarnation is now lost
   ++counters_.crashes;
-  for (const auto& d : n.deferred_) {
-    if (!d.is_timer) {
+  for (const auto& d : n.deferred_) {  // consumed entries ran already; cancelled timers are gone
+    if (!d.is_timer && d.message_slot != kConsumedSlot) {
       network_.count_drop(DropReason::DestinationCrashed);
       release_slot(d.message_slot);
-    } else {
+    } else if (d.is_timer && d.timer_serial != 0) {
       ++counters_.timers_lost_to_crash;
     }
   }

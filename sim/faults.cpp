@@ -52,6 +52,7 @@ std::string words(const char* format, double a, double b) {
 }  // namespace
 
 FaultInjector::FaultInjector(Cluster& cluster) : cluster_(cluster) {}
+FaultInjector::~FaultInjector() = default;
 
 void FaultInjector::schedule(Time at, std::optional<Duration> lasting, Planned planned) {
   DSIM_ASSERT(!lasting || *lasting >= Duration::zero(), "a fault cannot last a negative time");

@@ -27,6 +27,7 @@ struct FaultRecord {
 class FaultInjector {
  public:
   explicit FaultInjector(Cluster& cluster);
+  ~FaultInjector();
   FaultInjector(const FaultInjector&) = delete;
   FaultInjector& operator=(const FaultInjector&) = delete;
 
@@ -52,8 +53,10 @@ class FaultInjector {
   /// Gray failure: the node works `factor` times slower; back to normal after `lasting`.
   void slow(Time at, NodeId node, double factor, std::optional<Duration> lasting = std::nullopt);
 
-  /// Records a fault applied by someone else (a model-level load spike) for the report.
+  /// Records a fault applied by someone else (a model-level load spike) for the report, and
+  /// later its end (by the index it had in log()).
   void record(FaultRecord record);
+  void close_record(std::size_t index, Time end) { log_.at(index).end = end; }
 
   /// Faults applied so far, in the order they began.
   const std::vector<FaultRecord>& log() const { return log_; }

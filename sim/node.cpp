@@ -63,6 +63,7 @@ TimerId Node::schedule_timer(Duration true_delay, TimerTag tag) {
 
 bool Node::cancel_timer(TimerId id) {
   if (cluster_.sim().cancel(id.event)) return true;
+  if (id.serial == 0) return false;  // never set (0 also marks cancelled held timers)
   // It may have fired while the node was paused and be waiting in the held queue.
   for (auto& d : deferred_) {
     if (d.is_timer && d.timer_serial == id.serial) {

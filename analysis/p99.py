@@ -1,0 +1,124 @@
+"""`plot.py p99`: p99 latency per variant as bars with their 95 % interval across seeds, p50 and
+p99.9 as markers; several reports side by side, grouped by report."""
+
+from dataclasses import dataclass
+
+import bars
+import figure
+from report import variants
+
+LOG_RATIO = 30  # a log latency axis once the largest figure is 30x the smallest
+
+
+@dataclass
+class Bar:
+    variant: str
+    p50: float  # None: nothing succeeded
+    p99: float
+    p999: float
+    ci: tuple  # (low, high) of p99, None with fewer than two seeds
+
+
+def extract(report):
+    """The bars of one report (raises ReportError when a figure is missing)."""
+    result = []
+    for name, variant in variants(report, "p99"):
+        latency = variant.child("summary").child("latency_ms")
+        p999 = latency.number("p999", nullable=True, optional=True)
+        if p999 is None:
+            by_percentile = latency.child("percentiles", nullable=True, optional=True)
+            if by_percentile is not None:
+                p999 = by_percentile.number("99.9", nullable=True, optional=True)
+        ci = None
+        ci95 = variant.child("ci95", nullable=True, optional=True)
+        if ci95 is not None:
+            ci_latency = ci95.child("latency_ms", nullable=True, optional=True)
+            ci = ci_latency.interval("p99") if ci_latency is not None else None
+        result.append(
+            Bar(name, latency.number("p50", nullable=True), latency.number("p99", nullable=True), p999, ci)
+        )
+    return result
+
+
+def _use_log(groups):
+    values = [v for group in groups for b in group for v in (b.p50, b.p99, b.p999) if v is not None and v > 0]
+    return bool(values) and max(values) / min(values) > LOG_RATIO
+
+
+def draw(groups, labels, seeds, scale="auto"):
+    """groups: one list of Bars per report, labels: the reports' names. Returns the figure."""
+    fig, ax = figure.new_figure()
+    colour = figure.colours(b.variant for group in groups for b in group)
+    xs, centres, separators = bars.positions(groups)
+    log = scale == "log" or scale == "auto" and _use_log(groups)
+    if log:
+        ax.set_yscale("log")
+    shown = {"ci": False, "p50": False, "p999": False}
+    for group, group_xs in zip(groups, xs):
+        for bar, x in zip(group, group_xs):
+            _draw_bar(ax, bar, x, colour[bar.variant], shown)
+    all_bars = [b for group in groups for b in group]
+    ticks = [x for group_xs in xs for x in group_xs]
+    names = [b.variant for b in all_bars]
+    # The p99 value goes under the variant's name, where it never collides with a marker.
+    tick_labels = [b.variant + ("\n" + figure.format_ms(b.p99) if b.p99 is not None else "") for b in all_bars]
+    rotate = len(ticks) > 8 or max(len(n) for n in names) * len(ticks) > 90
+    ax.set_xticks(ticks, tick_labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+    ax.set_xlim(-0.6, ticks[-1] + 0.6)
+    ax.grid(False, axis="x")
+    ax.set_ylabel("latency (ms)" + (", log scale" if log else ""))
+    if not log:
+        ax.set_ylim(bottom=0)
+    ax.margins(y=0.12)
+    longest = max(len(n) for n in names)
+    bars.label_groups(ax, centres, separators, labels, pad=(longest * 4.5 + 14) if rotate else 22)
+    ax.set_title(_title(labels, seeds))
+    ax.legend(handles=_legend_handles(shown), loc="upper left", framealpha=0.9)
+    return fig
+
+
+def _draw_bar(ax, bar, x, colour, shown):
+    if bar.p99 is None:
+        ax.annotate("no request\nsucceeded", (x, 0), xycoords=("data", "axes fraction"), xytext=(0, 6),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=10, color="0.4")
+        return
+    ax.bar(x, bar.p99, width=0.7, color=colour, alpha=0.85, edgecolor="black", linewidth=0.6)
+    if bar.ci is not None:
+        low, high = bar.ci
+        ax.errorbar(x, bar.p99, yerr=[[max(bar.p99 - low, 0)], [max(high - bar.p99, 0)]], fmt="none",
+                    ecolor="black", elinewidth=1.4, capsize=6, capthick=1.4, zorder=3)
+        shown["ci"] = True
+    if bar.p50 is not None:
+        ax.plot(x, bar.p50, marker="o", markersize=8, color="white", markeredgecolor="black", zorder=4)
+        shown["p50"] = True
+    if bar.p999 is not None:
+        ax.plot(x, bar.p999, marker="D", markersize=7, color="black", zorder=4)
+        shown["p999"] = True
+
+
+def _legend_handles(shown):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor="0.75", edgecolor="black", label="p99 (mean across seeds)")]
+    if shown["ci"]:
+        handles.append(Line2D([], [], color="black", marker="|", markersize=10, linewidth=1.4,
+                              label="95 % CI of p99 across seeds"))
+    if shown["p50"]:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=8, color="white",
+                              markeredgecolor="black", label="p50"))
+    if shown["p999"]:
+        handles.append(Line2D([], [], linestyle="none", marker="D", markersize=7, color="black", label="p99.9"))
+    return handles
+
+
+def _title(labels, seeds):
+    known = [s for s in seeds if s is not None]
+    runs = ""
+    if known:
+        low, high = min(known), max(known)
+        runs = f" ({low} seed{'s' if high != 1 else ''})" if low == high else f" ({low}-{high} seeds)"
+    if len(labels) == 1:
+        return f"Request latency by variant: {labels[0]}{runs}"
+    return f"Request latency by variant{runs}"
+

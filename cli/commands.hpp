@@ -1,0 +1,18 @@
+// The dsim subcommands. Each returns the process exit status: 0 ok, 2 bad input, 1 internal error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cli {
+
+int run_command(const std::vector<std::string>& args);
+int validate_command(const std::vector<std::string>& args);
+int models_command(const std::vector<std::string>& args);
+
+/// Thrown for bad command-line usage (exit status 2).
+struct UsageError {
+  std::string message;
+};
+
+}  // namespace cli

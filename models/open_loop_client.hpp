@@ -1,0 +1,110 @@
+// An open-loop client: requests arrive at a rate of their own, whether or not earlier ones were
+// answered (a public API's users). Each client node offers `rate` requests per second: Poisson
+// or evenly spaced arrivals, stepped by `schedule` and multiplied by load spikes. Each request
+// has a key drawn uniformly from `keys` distinct keys and goes through a Caller (one attempt,
+// per-try timeout, a random replica of `target`).
+//
+// Randomness: arrivals come from the node's stream "arrivals", keys from "keys", the replica
+// choice from the node's own stream. So the arrival times do not depend on what the servers or
+// the caller draw: variants of a scenario see the same arrivals (common random numbers).
+// The rate, its schedule and spikes are offered load in true time: a drifting client clock
+// does not change them. A crash stops the arrivals and abandons the requests in flight; a
+// restart resumes at the rate scheduled for that moment.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "models/arrival_process.hpp"
+#include "models/caller.hpp"
+#include "models/model.hpp"
+#include "models/params.hpp"
+
+namespace models {
+
+/// From `at` (since the start of the run) on, the client's rate is `rate`.
+struct RateStep {
+  sim::Duration at;
+  Rate rate;
+
+  template <class V>
+  void describe(V& v) {
+    v.field("at", at, "when the rate changes, from the start of the run", Limits{0});
+    v.field("rate", rate, "the rate per client node from then on", Limits{0});
+  }
+};
+
+inline constexpr std::array<Choice<ArrivalKind>, 2> kArrivalChoices{{
+    {"poisson", ArrivalKind::Poisson, "independent, exponentially distributed gaps"},
+    {"constant", ArrivalKind::Constant, "evenly spaced, 1/rate apart"},
+}};
+
+struct OpenLoopClientConfig {
+  Rate rate{100};
+  ArrivalKind arrivals = ArrivalKind::Poisson;
+  std::vector<RateStep> schedule;
+  CallerConfig call;  // target, timeout, request_bytes
+  std::int64_t keys = 1000;
+
+  template <class V>
+  void describe(V& v) {
+    v.field("rate", rate, "requests per second offered by each client node", Limits{0});
+    v.field("arrivals", arrivals, "how arrivals are spaced in time", kArrivalChoices);
+    v.list("schedule", schedule,
+           "rate changes over the run, in time order (may be empty); a spike multiplies them");
+    call.describe(v);
+    v.field("keys", keys, "distinct request keys, drawn uniformly", Limits{1, 1e18});
+  }
+};
+
+class OpenLoopClient final : public Model, private CallerListener {
+ public:
+  enum TimerKind : std::uint32_t { kArrival = 1, kRateStep = 2, kCallTimeout = 3 };
+
+  OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
+                 std::vector<sim::NodeId> targets, RequestRecorder& recorder,
+                 sim::Time measure_from, sim::Time measure_to);
+
+  /// The instance for ctx.nodes[replica]; its target's nodes come from ctx.resolve. Throws
+  /// std::invalid_argument if the target is empty or has no nodes. Does not attach it.
+  static std::unique_ptr<Model> make(const OpenLoopClientConfig& config, BuildContext& ctx,
+                                     std::size_t replica);
+
+  void on_start(sim::Node& node) override;
+  void on_message(sim::Node& node, const sim::Message& message) override;
+  void on_timer(sim::Node& node, sim::TimerTag tag) override;
+  void on_crash(sim::Node& node) override;
+  void figures(Figures& out) const override;
+  /// A load spike: the rate (whatever the schedule says) is multiplied by `factor` (> 0) from
+  /// now on. Factors compose: a spike of x3 is undone by x(1/3).
+  bool scale_load(double factor) override;
+
+  /// The rate offered now, per second (schedule x spikes).
+  double current_rate() const { return scheduled_rate() * load_factor_; }
+  const Caller& caller() const { return caller_; }
+
+ private:
+  void on_call_done(sim::Node& node, const CallResult& result) override;
+  double scheduled_rate() const;
+  /// Applies the current rate from now on and re-arms the arrival timer.
+  void rate_changed(sim::Node& node);
+  void arm_arrival(sim::Node& node);
+  void arm_next_step(sim::Node& node);
+  void send_request(sim::Node& node);
+
+  OpenLoopClientConfig config_;
+  sim::Node& node_;
+  Caller caller_;
+  ArrivalProcess arrivals_;
+  sim::Rng key_rng_;
+  std::size_t step_ = 0;  // schedule_[step_ - 1] is in force; 0: the base rate
+  double load_factor_ = 1.0;
+  sim::TimerId arrival_timer_;
+  sim::Time measure_from_, measure_to_;
+  std::uint64_t requests_sent_ = 0;
+  std::size_t in_flight_max_ = 0;
+};
+
+}  // namespace models

@@ -1,0 +1,43 @@
+#include "models/server_stats.hpp"
+
+#include <algorithm>
+
+namespace models {
+
+ServerStats::ServerStats(sim::Time from, sim::Time to)
+    : from_(from), to_(to), busy_(from, to), in_system_(from, to), in_queue_(from, to) {}
+
+void ServerStats::completed(sim::Time now, sim::Time arrived_at) {
+  if (!inside(now)) return;
+  ++completed_;
+  if (arrived_at < from_) return;  // its sojourn began before measuring: not a sample of W
+  ++sojourns_;
+  sojourn_seconds_ += (now - arrived_at).seconds();
+}
+
+void ServerStats::levels(sim::Time now, std::size_t busy, std::size_t queued) {
+  busy_.set(now, static_cast<double>(busy));
+  in_system_.set(now, static_cast<double>(busy + queued));
+  in_queue_.set(now, static_cast<double>(queued));
+  if (inside(now)) max_queue_ = std::max(max_queue_, queued);
+}
+
+void ServerStats::add_figures(Figures& out, int workers) const {
+  const double span = (to_ - from_).seconds();
+  const auto admitted = static_cast<double>(arrivals_ - rejected_);
+  const double mean_sojourn = sojourns_ ? sojourn_seconds_ / static_cast<double>(sojourns_) : 0.0;
+  out.sum("arrivals", static_cast<double>(arrivals_));
+  out.sum("completed", static_cast<double>(completed_));
+  out.sum("rejected", static_cast<double>(rejected_));
+  out.sum("lost_in_crash", static_cast<double>(lost_));
+  out.mean("utilization", busy_.average() / workers);
+  out.mean("mean_in_system", in_system_.average());
+  out.mean("mean_in_queue", in_queue_.average());
+  out.mean("mean_sojourn_ms", mean_sojourn * 1e3);
+  out.sum("throughput_per_s", span > 0 ? static_cast<double>(completed_) / span : 0.0);
+  out.mean("little_lambda_w", span > 0 ? admitted / span * mean_sojourn : 0.0);
+  out.max("max_queue", static_cast<double>(max_queue_));
+  out.mean("waited_fraction", admitted > 0 ? static_cast<double>(waited_) / admitted : 0.0);
+}
+
+}  // namespace models

@@ -1,0 +1,46 @@
+// A server's figures over the measured interval [from, to] (warm-up end to run end): counts of
+// what happened inside it, time averages of busy workers and waiting requests, and the mean
+// time in system of the requests that both arrived and completed inside it.
+//
+// Little's law holds on every sample path: the time-average number in system (L) equals the
+// rate of admitted arrivals times their mean time in system (lambda W), up to the requests
+// straddling the interval's two ends. Both sides are reported (mean_in_system, little_lambda_w)
+// so that a report shows the law, and a test checks the bookkeeping with it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "models/figures.hpp"
+#include "models/model.hpp"
+#include "sim/time.hpp"
+
+namespace models {
+
+class ServerStats {
+ public:
+  ServerStats(sim::Time from, sim::Time to);
+
+  void arrived(sim::Time now) { arrivals_ += inside(now); }
+  /// An arrival found every worker busy and was queued.
+  void waited(sim::Time now) { waited_ += inside(now); }
+  void rejected(sim::Time now) { rejected_ += inside(now); }
+  void completed(sim::Time now, sim::Time arrived_at);
+  void lost_in_crash(sim::Time now, std::size_t count) { lost_ += inside(now) ? count : 0; }
+  /// To be called after every change: workers busy and requests waiting from `now` on.
+  void levels(sim::Time now, std::size_t busy, std::size_t queued);
+
+  void add_figures(Figures& out, int workers) const;
+
+ private:
+  bool inside(sim::Time t) const { return t >= from_ && t <= to_; }
+
+  sim::Time from_, to_;
+  std::uint64_t arrivals_ = 0, waited_ = 0, rejected_ = 0, completed_ = 0, lost_ = 0;
+  std::uint64_t sojourns_ = 0;  // completed requests that also arrived inside
+  double sojourn_seconds_ = 0;  // their total time in system
+  std::size_t max_queue_ = 0;
+  TimeAverage busy_, in_system_, in_queue_;
+};
+
+}  // namespace models

@@ -1,0 +1,47 @@
+#include "scenario/json_file.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "scenario/scenario_error.hpp"
+
+namespace scenario {
+
+std::string read_text_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw ScenarioError(path, {{"", "no such file"}});
+  if (fs::is_directory(path, ec)) throw ScenarioError(path, {{"", "is a directory, expected a scenario file (.json)"}});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError(path, {{"", "cannot be read (permission denied?)"}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Json parse_json(const std::string& text, const std::string& path) {
+  try {
+    return Json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const Json::parse_error& e) {
+    // nlohmann reports a byte offset; people count lines and columns.
+    std::size_t line = 1, column = 1;
+    const std::size_t end = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+    for (std::size_t i = 0; i < end; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string why = e.what();
+    if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    if (const auto colon = why.find(": "); why.rfind("syntax error", 0) == 0 && colon != std::string::npos)
+      why = why.substr(colon + 2);
+    throw ScenarioError(path, {{"", "invalid JSON at line " + std::to_string(line) + ", column " +
+                                        std::to_string(column) + ": " + why}});
+  }
+}
+
+}  // namespace scenario

@@ -1,0 +1,105 @@
+#include <cctype>
+
+#include "scenario/loader_parts.hpp"
+#include "scenario/model_catalog.hpp"
+#include "scenario/object_fields.hpp"
+
+namespace scenario {
+namespace {
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
+std::string model_names() {
+  std::string names;
+  for (const auto& m : model_catalog()) names += (names.empty() ? "" : ", ") + m.name;
+  return names;
+}
+
+std::vector<std::string> model_name_list() {
+  std::vector<std::string> names;
+  for (const auto& m : model_catalog()) names.push_back(m.name);
+  return names;
+}
+
+// "zone": "east" for every replica, or ["east", "west"] assigned round-robin.
+void read_zones(const Json& component, const std::string& path, const NetworkSpec& network, Problems& problems,
+                ComponentSpec& out) {
+  out.node_zones.assign(out.node_names.size(), -1);
+  if (!component.contains("zone")) return;
+  std::vector<std::string> zones;
+  const Json& value = component.at("zone");
+  if (value.is_string()) zones = {value.get<std::string>()};
+  else if (value.is_array() && !value.empty())
+    for (const auto& z : value) zones.push_back(z.is_string() ? z.get<std::string>() : "");
+  if (zones.empty()) {
+    problems.add(path + "/zone", "expected a zone name or a list of zone names, got " + shown(value));
+    return;
+  }
+  for (std::size_t i = 0; i < out.node_names.size(); ++i) {
+    const std::string& zone = zones[i % zones.size()];
+    int index = -1;
+    for (std::size_t z = 0; z < network.zone_names.size(); ++z)
+      if (network.zone_names[z] == zone) index = static_cast<int>(z);
+    if (index < 0) {
+      problems.add(path + "/zone", "unknown zone \"" + zone + "\"" +
+                                       (network.zone_names.empty() ? " (the network declares no zones)" : ""));
+      return;
+    }
+    out.node_zones[i] = index;
+  }
+}
+
+}  // namespace
+
+void read_components(const Json& components, const std::string& path, const NetworkSpec& network,
+                     Problems& problems, std::vector<ComponentSpec>& out) {
+  if (!components.is_object() || components.empty()) {
+    problems.add(path, "expected an object of named components {name: {\"model\": ...}}, got " + shown(components));
+    return;
+  }
+  for (const auto& [name, component] : components.items()) {
+    const std::string where = path + "/" + name;
+    if (!valid_name(name)) {
+      problems.add(where, "a component name uses letters, digits, '-' and '_' only (at most 64)");
+      continue;
+    }
+    if (!component.is_object()) {
+      problems.add(where, "expected an object with a \"model\", got " + shown(component));
+      continue;
+    }
+    if (!component.contains("model") || !component.at("model").is_string()) {
+      problems.add(where + "/model", "missing: one of " + model_names());
+      continue;
+    }
+    ComponentSpec spec;
+    spec.name = name;
+    spec.model = component.at("model").get<std::string>();
+    spec.binding = find_model(spec.model);
+    if (spec.binding == nullptr) {
+      const std::string suggestion = closest_name(spec.model, model_name_list());
+      problems.add(where + "/model", "unknown model \"" + spec.model + "\"" +
+                                         (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)") +
+                                         "; known models: " + model_names());
+      continue;
+    }
+    std::int64_t count = 1;
+    if (component.contains("count")) {
+      std::string problem;
+      if (!read_value(component.at("count"), count, {1, 100'000}, problem)) problems.add(where + "/count", problem);
+    }
+    for (std::int64_t i = 0; i < count; ++i)
+      spec.node_names.push_back(count == 1 ? name : name + "[" + std::to_string(i) + "]");
+    read_zones(component, where, network, problems, spec);
+    const std::size_t before = problems.items().size();
+    spec.config = spec.binding->parse(component, where, problems);
+    if (problems.items().size() == before) spec.binding->check(spec.config, where, problems);
+    out.push_back(std::move(spec));
+  }
+}
+
+}  // namespace scenario

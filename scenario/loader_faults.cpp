@@ -1,0 +1,160 @@
+// "faults": [{"action": "crash", "target": "api[0]", "at": "20s", "for": "10s"}, ...]
+// Each action has its own keys; every target must name nodes or components of the scenario.
+#include <map>
+
+#include "scenario/loader_parts.hpp"
+#include "scenario/model_catalog.hpp"
+#include "scenario/object_fields.hpp"
+
+namespace scenario {
+namespace {
+
+// The keys each action takes besides action, at and for.
+const std::map<std::string, std::vector<std::string>>& action_keys() {
+  static const std::map<std::string, std::vector<std::string>> keys = {
+      {"crash", {"target", "stagger"}},
+      {"pause", {"target", "stagger"}},
+      {"slow", {"target", "stagger", "factor"}},
+      {"partition", {"groups", "one_way"}},
+      {"cut", {"from", "to", "both_directions"}},
+      {"degrade", {"target", "from", "to", "latency_factor", "loss"}},
+      {"clock_step", {"target", "by"}},
+      {"clock_drift", {"target", "ppm"}},
+      {"load", {"target", "factor"}},
+  };
+  return keys;
+}
+
+std::string action_names() {
+  std::string names;
+  for (const auto& [name, keys] : action_keys()) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
+// Expands names to nodes; reports unknown ones.
+bool expand_all(const std::vector<std::string>& names, const std::string& path, const ScenarioSpec& scenario,
+                Problems& problems, std::vector<std::string>& out) {
+  bool ok = true;
+  for (const auto& n : names) {
+    const auto nodes = expand_name(n, scenario);
+    if (nodes.empty()) {
+      problems.add(path, "unknown node or component \"" + n + "\"");
+      ok = false;
+    }
+    out.insert(out.end(), nodes.begin(), nodes.end());
+  }
+  return ok;
+}
+
+void read_one(const Json& entry, const std::string& path, const ScenarioSpec& scenario, Problems& problems,
+              std::vector<FaultSpec>& out) {
+  if (!entry.is_object() || !entry.contains("action") || !entry.at("action").is_string() ||
+      !action_keys().contains(entry.at("action").get<std::string>())) {
+    problems.add(path + "/action", "expected one of " + action_names() +
+                                       (entry.is_object() && entry.contains("action") ? ", got " + shown(entry.at("action")) : ""));
+    return;
+  }
+  FaultSpec f;
+  f.action = entry.at("action").get<std::string>();
+  f.path = path;
+  std::vector<std::string> allowed = {"action", "at", "for"};
+  for (const auto& k : action_keys().at(f.action)) allowed.push_back(k);
+  ObjectFields fields(entry, path, problems, allowed);
+  fields.get("at", f.at, {}, true);
+  if (f.at >= scenario.duration && scenario.duration > sim::Duration::zero())
+    problems.add(fields.path("at"), "expected a time before the end of the run (" + sim::format_duration(scenario.duration) +
+                                        "), got \"" + sim::format_duration(f.at) + "\"");
+  if (fields.has("for")) {
+    sim::Duration lasting;
+    if (fields.get("for", lasting, {1})) f.lasting = lasting;
+  }
+  fields.get("stagger", f.stagger);
+
+  const bool needs_target = f.action != "partition" && f.action != "cut" && f.action != "degrade";
+  std::vector<std::string> names;
+  if (fields.get_names("target", names, needs_target)) {
+    if (f.action == "load") {
+      for (const auto& n : names) {
+        const auto* c = [&]() -> const ComponentSpec* {
+          for (const auto& comp : scenario.components)
+            if (comp.name == n) return &comp;
+          return nullptr;
+        }();
+        if (c == nullptr) problems.add(fields.path("target"), "unknown component \"" + n + "\"");
+        else if (!c->binding->generates_load)
+          problems.add(fields.path("target"), "\"" + n + "\" (" + c->model + ") generates no load to scale: target a client");
+        else f.targets.push_back(n);
+      }
+    } else {
+      expand_all(names, fields.path("target"), scenario, problems, f.targets);
+    }
+  }
+  if (f.action == "partition") {
+    if (!fields.has("groups") || !fields.at("groups").is_array() || fields.at("groups").size() < 2) {
+      problems.add(fields.path("groups"), "expected at least two groups of node or component names, like [[\"a\"], [\"b\", \"c\"]]");
+    } else {
+      for (std::size_t g = 0; g < fields.at("groups").size(); ++g) {
+        const Json& group = fields.at("groups")[g];
+        std::vector<std::string> members, expanded;
+        const std::string where = fields.path("groups") + "/" + std::to_string(g);
+        if (group.is_string()) members = {group.get<std::string>()};
+        else if (group.is_array())
+          for (const auto& m : group) members.push_back(m.is_string() ? m.get<std::string>() : "");
+        if (members.empty()) problems.add(where, "expected a list of node or component names, got " + shown(group));
+        else if (expand_all(members, where, scenario, problems, expanded)) f.groups.push_back(expanded);
+      }
+    }
+    fields.get("one_way", f.one_way);
+  }
+  if (f.action == "cut" || f.action == "degrade") {
+    const bool needs_link = f.action == "cut";
+    fields.get("from", f.from, {}, needs_link);
+    fields.get("to", f.to, {}, needs_link);
+    for (const auto* end : {&f.from, &f.to}) {
+      if (end->empty()) continue;
+      const auto nodes = expand_name(*end, scenario);
+      if (nodes.size() != 1) problems.add(fields.path(end == &f.from ? "from" : "to"), "expected the name of one node, got \"" + *end + "\"");
+    }
+    if (f.from.empty() != f.to.empty()) problems.add(path, "a link needs both \"from\" and \"to\"");
+    if (!f.from.empty() && !f.targets.empty()) problems.add(path, "degrade either a link (from, to) or nodes (target), not both");
+  }
+  fields.get("both_directions", f.both_directions);
+  if (f.action == "slow") {
+    f.factor = 2;
+    fields.get("factor", f.factor, {1}, true);
+  }
+  if (f.action == "load") fields.get("factor", f.factor, {0}, true);
+  if (f.action == "load" && f.factor <= 0) problems.add(fields.path("factor"), "expected a load factor > 0");
+  if (f.action == "degrade") {
+    fields.get("latency_factor", f.factor, {0});
+    models::Probability loss;
+    if (fields.get("loss", loss)) f.loss = loss.value;
+  }
+  if (f.action == "clock_step") {
+    if (!fields.has("by")) problems.add(fields.path("by"), "missing (required): how far the clock jumps, like \"-2s\"");
+    else if (fields.at("by").is_string()) {
+      try {
+        f.by = sim::parse_duration(fields.at("by").get<std::string>(), sim::Sign::Any);
+      } catch (const sim::ParseError& e) {
+        problems.add(fields.path("by"), e.what());
+      }
+    } else {
+      problems.add(fields.path("by"), "expected a duration like \"-2s\", got " + shown(fields.at("by")));
+    }
+  }
+  if (f.action == "clock_drift") fields.get("ppm", f.ppm, {-999'999, 999'999}, true);
+  out.push_back(std::move(f));
+}
+
+}  // namespace
+
+void read_faults(const Json& faults, const std::string& path, const ScenarioSpec& scenario, Problems& problems,
+                 std::vector<FaultSpec>& out) {
+  if (!faults.is_array()) {
+    problems.add(path, "expected a list of faults, got " + shown(faults));
+    return;
+  }
+  for (std::size_t i = 0; i < faults.size(); ++i) read_one(faults[i], path + "/" + std::to_string(i), scenario, problems, out);
+}
+
+}  // namespace scenario

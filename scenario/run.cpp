@@ -1,0 +1,227 @@
+// Builds a cluster from one variant of a scenario, runs it with one seed, and collects the
+// result. Set-up allocates freely; the run itself is the kernel's allocation-free loop.
+#include "scenario/run.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <map>
+
+#include "scenario/loader_parts.hpp"
+#include "scenario/model_catalog.hpp"
+#include "sim/simulator.hpp"
+
+namespace scenario {
+namespace {
+
+sim::LinkSpec to_link_spec(const LinkParams& p) {
+  return {p.latency, p.loss.value, p.duplicate.value, p.bandwidth_bps, p.fifo};
+}
+
+sim::Time at(sim::Duration since_start) { return sim::Time::zero() + since_start; }
+
+class Builder {
+ public:
+  Builder(const ScenarioSpec& spec, sim::Simulator& simulator)
+      : spec_(spec),
+        cluster_(simulator),
+        faults_(cluster_),
+        recorder_(at(spec.warmup), at(spec.duration), spec.report.window) {}
+
+  void build() {
+    build_network();
+    build_models();
+    schedule_faults();
+  }
+
+  sim::Cluster& cluster() { return cluster_; }
+  sim::FaultInjector& faults() { return faults_; }
+  models::RequestRecorder& recorder() { return recorder_; }
+
+  std::vector<StateSeries> states() const {
+    std::vector<StateSeries> out;
+    for (std::size_t c = 0; c < spec_.components.size(); ++c)
+      for (std::size_t r = 0; r < instances_[c].size(); ++r)
+        for (const models::StateTimeline* t : instances_[c][r]->state_timelines())
+          out.push_back({spec_.components[c].name, spec_.components[c].node_names[r], t->name(), t->changes()});
+    return out;
+  }
+
+  std::vector<ComponentFigures> figures() const {
+    std::vector<ComponentFigures> out;
+    for (std::size_t c = 0; c < spec_.components.size(); ++c) {
+      ComponentFigures cf{spec_.components[c].name, spec_.components[c].model, instances_[c].size(), {}};
+      std::vector<std::vector<double>> values;
+      for (const models::Model* m : instances_[c]) {
+        models::Figures f;
+        m->figures(f);
+        for (const auto& item : f.items()) {
+          auto it = std::find_if(cf.figures.begin(), cf.figures.end(), [&](const models::Figure& x) { return x.name == item.name; });
+          if (it == cf.figures.end()) {
+            cf.figures.push_back(item);
+            values.push_back({item.value});
+          } else {
+            values[static_cast<std::size_t>(it - cf.figures.begin())].push_back(item.value);
+          }
+        }
+      }
+      for (std::size_t i = 0; i < cf.figures.size(); ++i) {
+        double combined = 0;
+        for (double v : values[i]) {
+          if (cf.figures[i].combine == models::Combine::Max) combined = std::max(combined, v);
+          else combined += v;
+        }
+        if (cf.figures[i].combine == models::Combine::Mean) combined /= static_cast<double>(values[i].size());
+        cf.figures[i].value = combined;
+      }
+      out.push_back(std::move(cf));
+    }
+    return out;
+  }
+
+ private:
+  sim::NodeId node(const std::string& name) const { return *cluster_.find(name); }
+
+  void build_network() {
+    sim::Network& net = cluster_.network();
+    net.set_default_link(to_link_spec(spec_.network.default_link));
+    if (!spec_.network.zone_names.empty()) {
+      std::vector<std::vector<sim::LinkSpec>> matrix;
+      for (const auto& row : spec_.network.zone_matrix) {
+        matrix.emplace_back();
+        for (const auto& p : row) matrix.back().push_back(to_link_spec(p));
+      }
+      net.set_zones(spec_.network.zone_names, std::move(matrix));
+    }
+    for (const auto& c : spec_.components)
+      for (std::size_t i = 0; i < c.node_names.size(); ++i) cluster_.add_node(c.node_names[i], c.node_zones[i]);
+    for (const auto& s : spec_.network.switches) cluster_.add_node(s);
+    for (const auto& l : spec_.network.links)
+      for (const auto& from : expand_name(l.from, spec_))
+        for (const auto& to : expand_name(l.to, spec_))
+          if (from != to && !net.find_link(node(from), node(to)))
+            net.add_link(node(from), node(to), to_link_spec(l.params), l.bidirectional);
+  }
+
+  void build_models() {
+    instances_.resize(spec_.components.size());
+    for (std::size_t c = 0; c < spec_.components.size(); ++c) {
+      const ComponentSpec& comp = spec_.components[c];
+      models::BuildContext context{cluster_, faults_, recorder_, comp.name, {}, at(spec_.warmup), at(spec_.duration), {}};
+      for (const auto& n : comp.node_names) context.nodes.push_back(node(n));
+      context.resolve = [this](const models::ComponentRef& ref) {
+        std::vector<sim::NodeId> nodes;
+        for (const auto& n : expand_name(ref.name, spec_)) nodes.push_back(node(n));
+        return nodes;
+      };
+      for (std::size_t r = 0; r < comp.node_names.size(); ++r) {
+        std::unique_ptr<models::Model> model = comp.binding->make(comp.config, context, r);
+        instances_[c].push_back(model.get());
+        cluster_.attach(context.nodes[r], std::move(model));
+      }
+    }
+  }
+
+  void schedule_faults() {
+    for (const FaultSpec& f : spec_.faults) {
+      if (f.action == "load") {
+        schedule_load(f);
+        continue;
+      }
+      if (f.action == "partition") {
+        std::vector<std::vector<sim::NodeId>> groups;
+        for (const auto& g : f.groups) {
+          groups.emplace_back();
+          for (const auto& n : g) groups.back().push_back(node(n));
+        }
+        faults_.partition(at(f.at), std::move(groups), f.one_way, f.lasting);
+        continue;
+      }
+      if (f.action == "cut" || (f.action == "degrade" && !f.from.empty())) {
+        const auto link = cluster_.network().find_link(node(f.from), node(f.to));
+        if (!link) throw ScenarioError(spec_.file, {{f.path, "no link from \"" + f.from + "\" to \"" + f.to + "\" in network/links"}});
+        if (f.action == "cut") faults_.cut_link(at(f.at), *link, f.both_directions, f.lasting);
+        else faults_.degrade_link(at(f.at), *link, f.factor, f.loss, f.lasting);
+        continue;
+      }
+      if (f.action == "degrade" && f.targets.empty()) {
+        faults_.degrade_link(at(f.at), sim::kNoLink, f.factor, f.loss, f.lasting);
+        continue;
+      }
+      for (std::size_t i = 0; i < f.targets.size(); ++i) {
+        const sim::Time when = at(f.at + f.stagger * static_cast<std::int64_t>(i));
+        const sim::NodeId n = node(f.targets[i]);
+        if (f.action == "crash") faults_.crash(when, n, f.lasting);
+        else if (f.action == "pause") faults_.pause(when, n, f.lasting);
+        else if (f.action == "slow") faults_.slow(when, n, f.factor, f.lasting);
+        else if (f.action == "degrade") faults_.degrade_node(when, n, f.factor, f.loss, f.lasting);
+        else if (f.action == "clock_step") faults_.clock_step(when, n, f.by);
+        else if (f.action == "clock_drift") faults_.clock_drift(when, n, f.ppm);
+      }
+    }
+  }
+
+  void schedule_load(const FaultSpec& f) {
+    auto& targets = load_targets_.emplace_back();
+    for (std::size_t c = 0; c < spec_.components.size(); ++c)
+      for (const auto& t : f.targets)
+        if (spec_.components[c].name == t) targets.insert(targets.end(), instances_[c].begin(), instances_[c].end());
+    cluster_.sim().schedule_at(at(f.at), LoadSpike{this, &targets, &f, false});
+    if (f.lasting) cluster_.sim().schedule_at(at(f.at + *f.lasting), LoadSpike{this, &targets, &f, true});
+  }
+
+  struct LoadSpike {
+    Builder* builder;
+    std::vector<models::Model*>* targets;
+    const FaultSpec* spec;
+    bool undo;
+    void operator()() const { builder->apply_load(*targets, *spec, undo); }
+  };
+
+  void apply_load(const std::vector<models::Model*>& targets, const FaultSpec& f, bool undo) {
+    for (models::Model* m : targets) m->scale_load(undo ? 1.0 / f.factor : f.factor);
+    const sim::Time now = cluster_.sim().now();
+    if (undo) {
+      faults_.close_record(load_records_.at(&f), now);
+      return;
+    }
+    std::string target;
+    for (const auto& t : f.targets) target += (target.empty() ? "" : ",") + t;
+    char detail[48];
+    std::snprintf(detail, sizeof detail, "load x%g", f.factor);
+    load_records_[&f] = faults_.log().size();
+    faults_.record({"load", target, detail, now, std::nullopt});
+  }
+
+  const ScenarioSpec& spec_;
+  sim::Cluster cluster_;
+  sim::FaultInjector faults_;
+  models::RequestRecorder recorder_;
+  std::vector<std::vector<models::Model*>> instances_;
+  std::deque<std::vector<models::Model*>> load_targets_;  // stable addresses for the events
+  std::map<const FaultSpec*, std::size_t> load_records_;
+};
+
+}  // namespace
+
+RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
+  sim::Simulator simulator(seed);
+  Builder builder(spec, simulator);
+  builder.build();
+  builder.cluster().start();
+  simulator.run_until(at(spec.duration));
+
+  RunResult result{.seed = seed,
+                   .fingerprint = simulator.fingerprint(),
+                   .events = simulator.events_processed(),
+                   .simulated = spec.duration,
+                   .requests = builder.recorder(),
+                   .components = builder.figures(),
+                   .faults = builder.faults().log(),
+                   .states = builder.states(),
+                   .network = builder.cluster().network().counters(),
+                   .cluster = builder.cluster().counters()};
+  return result;
+}
+
+}  // namespace scenario
