@@ -19,10 +19,10 @@ def positions(groups):
     return xs, centres, separators
 
 
-def label_groups(ax, centres, separators, labels, axis="x", pad=22):
+def label_groups(ax, centres, separators, labels, axis="x"):
     """Names each group (a report's scenario) beside the variant tick labels and draws a thin
-    separator between groups. pad (points) clears the variant labels. Does nothing for a
-    single group: the title names it."""
+    separator between groups. Does nothing for a single group: the title names it.
+    Call it after the variant tick labels are set: it measures them to clear them."""
     if len(labels) < 2:
         return
     line = ax.axvline if axis == "x" else ax.axhline
@@ -36,5 +36,16 @@ def label_groups(ax, centres, separators, labels, axis="x", pad=22):
         secondary = ax.secondary_yaxis("left")
         secondary.set_yticks(centres, labels, fontweight="bold", rotation=90, va="center")
         secondary.spines["left"].set_visible(False)
-    secondary.tick_params(length=0, pad=pad)
+    secondary.tick_params(length=0, pad=_tick_label_depth(ax, axis) + 8)
     return secondary
+
+
+def _tick_label_depth(ax, axis):
+    """How far (points) the tick labels of an axis reach away from it."""
+    renderer = ax.figure.canvas.get_renderer()
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    extents = [label.get_window_extent(renderer) for label in labels if label.get_text()]
+    if not extents:
+        return 0
+    depth = max(e.height if axis == "x" else e.width for e in extents)
+    return depth * 72 / ax.figure.dpi + 4

@@ -42,6 +42,11 @@ def ccdf_points(buckets):
     return xs, ys, int(round(total))
 
 
+def _first_percentile(curve):
+    """The last edge where 1 - F is still >= 0.99 (about the 1st percentile)."""
+    return max((x for x, y in zip(curve.x_ms, curve.ccdf) if y >= 0.99), default=curve.x_ms[0])
+
+
 def extract(report):
     curves = []
     for name, variant in variants(report, "cdf"):
@@ -76,6 +81,11 @@ def draw(groups, labels, seeds=None):
             smallest = min(smallest, min(curve.ccdf))
     ax.set_xscale("log")
     ax.set_yscale("log")
+    figure.plain_log_ticks(ax.xaxis)
+    # The body left of the 1st percentile is flat at 1 on these axes: start the x axis there.
+    firsts = [_first_percentile(c) for group in groups for c in group if c.x_ms]
+    if firsts:
+        ax.set_xlim(left=min(firsts) / 1.5)
     bottom = min(smallest, GUIDES[-1][0]) / 3
     ax.set_ylim(bottom, 1.5)
     for level, name in GUIDES:

@@ -68,3 +68,11 @@ def format_ms(value):
     if value >= 1:
         return f"{value:.3g} ms"
     return f"{value:.2g} ms"
+
+
+def plain_log_ticks(axis):
+    """Log-axis tick labels as plain numbers (0.1, 1, 10, 100) rather than powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.10g}" if v >= 1 else f"{v:.10g}"))

@@ -8,6 +8,7 @@ import figure
 from report import variants
 
 LOG_RATIO = 30  # a log latency axis once the largest figure is 30x the smallest
+MIN_SLOTS = 5  # the x axis has room for at least this many bars
 
 
 @dataclass
@@ -53,6 +54,7 @@ def draw(groups, labels, seeds, scale="auto"):
     log = scale == "log" or scale == "auto" and _use_log(groups)
     if log:
         ax.set_yscale("log")
+        figure.plain_log_ticks(ax.yaxis)
     shown = {"ci": False, "p50": False, "p999": False}
     for group, group_xs in zip(groups, xs):
         for bar, x in zip(group, group_xs):
@@ -61,19 +63,25 @@ def draw(groups, labels, seeds, scale="auto"):
     ticks = [x for group_xs in xs for x in group_xs]
     names = [b.variant for b in all_bars]
     # The p99 value goes under the variant's name, where it never collides with a marker.
-    tick_labels = [b.variant + ("\n" + figure.format_ms(b.p99) if b.p99 is not None else "") for b in all_bars]
+    tick_labels = [b.variant + ("\np99 " + figure.format_ms(b.p99) if b.p99 is not None else "") for b in all_bars]
     rotate = len(ticks) > 8 or max(len(n) for n in names) * len(ticks) > 90
-    ax.set_xticks(ticks, tick_labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
-    ax.set_xlim(-0.6, ticks[-1] + 0.6)
+    if rotate:
+        tick_labels = [t.replace("\n", ": ") for t in tick_labels]
+        ax.set_xticks(ticks, tick_labels, rotation=25, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(ticks, tick_labels)
+    spare = max(0.0, (MIN_SLOTS - len(ticks) - len(groups) + 1) / 2)  # keep a few bars from being very wide
+    ax.set_xlim(-0.6 - spare, ticks[-1] + 0.6 + spare)
     ax.grid(False, axis="x")
     ax.set_ylabel("latency (ms)" + (", log scale" if log else ""))
     if not log:
         ax.set_ylim(bottom=0)
     ax.margins(y=0.12)
-    longest = max(len(n) for n in names)
-    bars.label_groups(ax, centres, separators, labels, pad=(longest * 4.5 + 14) if rotate else 22)
-    ax.set_title(_title(labels, seeds))
-    ax.legend(handles=_legend_handles(shown), loc="upper left", framealpha=0.9)
+    bars.label_groups(ax, centres, separators, labels)
+    fig.suptitle(_title(labels, seeds))
+    # Above the axes, where it cannot hide a marker.
+    ax.legend(handles=_legend_handles(shown), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4,
+              frameon=False)
     return fig
 
 

@@ -15,6 +15,7 @@ OTHER_STATE_COLOURS = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#
 FAULT_COLOURS = {"crash": "#d62728", "pause": "#ff7f0e", "partition": "#9467bd", "degrade": "#8c564b",
                  "clock": "#17becf", "load": "#e377c2"}
 FAULT_DEFAULT_COLOUR = "#7f7f7f"
+AVAILABILITY_STEPS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25)
 METRICS = (  # (key in Series, axis label)
     ("throughput", "throughput\n(requests/s)"),
     ("errors", "errors\n(failed/s)"),
@@ -44,7 +45,9 @@ class Span:
 
 @dataclass
 class Band:
-    label: str
+    variant: str
+    where: str  # node (or component)
+    what: str  # the state machine's name, e.g. circuit_breaker
     intervals: list  # (start_s, end_s, state)
 
 
@@ -126,7 +129,7 @@ def _bands(name, run):
         for interval in entry.items("intervals"):
             end = interval.number("end_s", nullable=True, optional=True)
             intervals.append((interval.number("start_s"), end, interval.string("state")))
-        bands.append(Band(f"{name}: {where} {what}".strip(), intervals))
+        bands.append(Band(name, where, what, intervals))
     return bands
 
 
@@ -161,28 +164,30 @@ def _fault_colour(kind):
     return FAULT_DEFAULT_COLOUR
 
 
-def _rows(spans, end_s, chars_per_axis=95):
-    """Stacks fault labels in rows so that neither bars nor labels overlap."""
+def _rows(spans, end_s, chars_per_axis=90):
+    """Places each fault's bar and label in a row so that none overlap: [(row, label x, align)]
+    and the number of rows. A label that would run past the end is right-aligned to its bar."""
     width_per_char = end_s / chars_per_axis
-    row_ends, rows = [], []
+    row_ends, placed = [], []
     for span in spans:
-        right = max(span.end_s, span.start_s + (len(span.label) + 2) * width_per_char)
-        for row, row_end in enumerate(row_ends):
-            if span.start_s >= row_end:
-                row_ends[row] = right
-                break
-        else:
-            row = len(row_ends)
+        width = (len(span.label) + 2) * width_per_char
+        left, x, align = span.start_s, span.start_s, "left"
+        if span.start_s + width > end_s:
+            left, x, align = min(span.start_s, max(0.0, span.end_s - width)), span.end_s, "right"
+        right = max(span.end_s, left + width)
+        row = next((r for r, r_end in enumerate(row_ends) if left >= r_end), len(row_ends))
+        if row == len(row_ends):
             row_ends.append(right)
-        rows.append(row)
-    return rows, max(len(row_ends), 1)
+        row_ends[row] = right
+        placed.append((row, x, align))
+    return placed, max(len(row_ends), 1)
 
 
 def draw(timeline):
     from matplotlib.patches import Patch
 
     faults = sorted(timeline.faults, key=lambda s: (s.start_s, s.end_s))
-    fault_rows, n_fault_rows = _rows(faults, timeline.end_s)
+    fault_places, n_fault_rows = _rows(faults, timeline.end_s)
     bands = timeline.bands[:MAX_BANDS]
     ratios = ([0.55 + 0.35 * n_fault_rows] if faults else []) + [3, 2, 3, 2.4] + (
         [0.5 + 0.45 * len(bands)] if bands else [])
@@ -202,7 +207,7 @@ def draw(timeline):
         _shade(ax, timeline, faults)
     _format_metric_axes(dict(zip((k for k, _ in METRICS), axes)))
     if fault_ax is not None:
-        _draw_faults(fault_ax, timeline, faults, fault_rows, n_fault_rows)
+        _draw_faults(fault_ax, timeline, faults, fault_places, n_fault_rows)
     if band_ax is not None:
         _draw_bands(band_ax, timeline, bands)
     for ax in ([fault_ax] if fault_ax else []) + axes + ([band_ax] if band_ax else []):
@@ -214,14 +219,21 @@ def draw(timeline):
     if timeline.warmup:
         handles.append(Patch(facecolor="0.6", alpha=0.35, label="warm-up"))
         labels.append("warm-up (not in the summary)")
-    if faults:
-        handles.append(Patch(facecolor=FAULT_DEFAULT_COLOUR, alpha=0.18))
-        labels.append("fault active")
     top = fault_ax or axes[0]
-    top.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.02), ncol=min(len(handles), 4),
-               frameon=False, borderaxespad=0)
+    top.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.02), ncol=_columns(labels),
+               frameon=False, borderaxespad=0, columnspacing=1.5)
     fig.suptitle(f"Timeline: {timeline.name}", fontweight="bold")
     return fig
+
+
+def _columns(labels, width_chars=110):
+    """As many legend columns as fit across the axes (keeps the axes from being squeezed)."""
+    for columns in range(min(len(labels), 4), 1, -1):
+        rows = [labels[i:i + columns] for i in range(0, len(labels), columns)]
+        widest = [max(len(row[c]) for row in rows if c < len(row)) + 6 for c in range(columns)]
+        if sum(widest) <= width_chars:
+            return columns
+    return 1
 
 
 def _shade(ax, timeline, faults):
@@ -232,30 +244,36 @@ def _shade(ax, timeline, faults):
 
 
 def _format_metric_axes(axes):
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
     for ax in axes.values():
-        ax.set_ylim(bottom=0)
+        highest = max((max((v for v in line.get_ydata() if not math.isnan(v)), default=0.0)
+                       for line in ax.get_lines()), default=0.0)
+        ax.set_ylim(0, None if highest > 0 else 1)  # all zero (no errors): 0 to 1, not 0 to 0.05
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
     availability = axes["availability"]
     low = min((min((v for v in line.get_ydata() if not math.isnan(v)), default=1.0)
                for line in availability.get_lines()), default=1.0)
-    # Show the dips: from just below the lowest window to 100 %.
+    # Show the dips: from just below the lowest window to 100 %, with a tick at 100 %.
     floor = max(0.0, 1 - (1 - low) * 1.15) if low < 1 else 0.99
     availability.set_ylim(floor, 1 + (1 - floor) * 0.06)
-    digits = 0 if floor <= 0.9 else 1 if floor <= 0.99 else 2
+    step = next((s for s in AVAILABILITY_STEPS if (1 - floor) / s <= 4), 0.25)
+    ticks = [1 - k * step for k in range(int((1 - floor) / step + 1e-9) + 1)]
+    digits = max(0, math.ceil(-math.log10(step * 100) - 1e-9))
+    availability.yaxis.set_major_locator(FixedLocator(ticks))
     availability.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.{digits}f} %"))
 
 
-def _draw_faults(ax, timeline, faults, rows, n_rows):
+def _draw_faults(ax, timeline, faults, places, n_rows):
     for start, end in timeline.warmup:
         ax.axvspan(start, end, facecolor="0.6", alpha=0.35, linewidth=0, zorder=0)
-    for span, row in zip(faults, rows):
+    for span, (row, x, align) in zip(faults, places):
         y = n_rows - 1 - row
         colour = _fault_colour(span.kind)
         ax.broken_barh([(span.start_s, max(span.end_s - span.start_s, timeline.end_s / 400))], (y + 0.15, 0.7),
                        facecolors=colour, alpha=0.35, edgecolor=colour, linewidth=1)
-        ax.text(span.start_s, y + 0.5, " " + span.label, ha="left", va="center", fontsize=10, clip_on=True)
+        label = f" {span.label}" if align == "left" else f"{span.label} "
+        ax.text(x, y + 0.5, label, ha=align, va="center", fontsize=10, clip_on=True)
     ax.set_ylim(0, n_rows)
     ax.set_yticks([])
     ax.set_ylabel("faults", rotation=0, ha="right", va="center")
@@ -278,16 +296,19 @@ def _draw_bands(ax, timeline, bands):
         ax.broken_barh([(s, e - s) for s, e, _ in band.intervals], (y + 0.1, 0.8),
                        facecolors=[colour[state] for _, _, state in band.intervals], linewidth=0)
     ax.set_ylim(0, n)
-    ax.set_yticks([n - 0.5 - row for row in range(n)], [_short(b.label) for b in bands], fontsize=10)
+    whats = {b.what for b in bands}
+    one_what = len(whats) == 1
+    labels = [f"{b.variant}: {b.where}" + ("" if one_what else f" {b.what}") for b in bands]
+    ax.set_yticks([n - 0.5 - row for row in range(n)], [_short(label) for label in labels], fontsize=10)
     ax.tick_params(axis="y", length=0)
     ax.grid(False, axis="y")
     hidden = len(timeline.bands) - len(bands)
-    title = "model states (first seed)" + (f", {hidden} more not shown" if hidden else "")
-    ax.set_title(title, fontsize=10, loc="left", pad=3)
+    title = (f"{next(iter(whats))} state" if one_what else "model states") + " (first seed with states)"
+    ax.set_title(title + (f", {hidden} more not shown" if hidden else ""), fontsize=10, loc="left", pad=3)
     ax.legend(handles=[Patch(facecolor=colour[s], label=s.replace("_", "-")) for s in states],
               loc="lower right", bbox_to_anchor=(1, 1), ncol=len(states), frameon=False, borderaxespad=0.1,
               handlelength=1.2, columnspacing=1)
 
 
-def _short(label, limit=28):
+def _short(label, limit=24):
     return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "bench/mm1_bench.hpp"
+#include "bench/pingpong_bench.hpp"
 
 int main(int argc, char** argv) {
   auto wanted = [&](const char* name) {
@@ -13,5 +14,6 @@ int main(int argc, char** argv) {
     return false;
   };
   if (wanted("mm1")) bench::run_mm1_benchmark(1'000'000);
+  if (wanted("pingpong")) bench::run_pingpong_benchmark(1'000, 2'000'000);
   return 0;
 }

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
     if (command == "run") return cli::run_command(args);
     if (command == "validate") return cli::validate_command(args);
     if (command == "models") return cli::models_command(args);
-    throw cli::UsageError{"unknown command \"" + command + "\" (try: run, validate, models, --help)"};
+    throw cli::UsageError{"unknown command \"" + command +
+                          "\" (try: run, validate, models, --help)"};
   } catch (const cli::UsageError& e) {
     std::fprintf(stderr, "dsim: %s\n", e.message.c_str());
     return 2;

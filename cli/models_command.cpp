@@ -35,10 +35,14 @@ int models_command(const std::vector<std::string>& args) {
   std::printf(
       "Every component of a scenario names a model and sets its parameters:\n"
       "  \"components\": {\"api\": {\"model\": \"server\", \"count\": 3, \"workers\": 4}}\n"
-      "Besides the model's parameters a component takes \"count\" (replicas, default 1) and \"zone\".\n"
-      "Units: durations \"250ms\", \"1.5s\"; rates \"2000/s\"; distributions {\"dist\": \"exponential\", \"mean\": \"5ms\"}\n"
-      "(constant value | uniform low high | exponential mean | normal mean stddev | lognormal median p99|sigma |\n"
-      " pareto scale shape | weibull scale shape | mixture parts[{weight, ...}] | empirical values|cdf).\n\n");
+      "Besides the model's parameters a component takes \"count\" (replicas, default 1) and "
+      "\"zone\".\n"
+      "Units: durations \"250ms\", \"1.5s\"; rates \"2000/s\"; distributions {\"dist\": "
+      "\"exponential\", \"mean\": \"5ms\"}\n"
+      "(constant value | uniform low high | exponential mean | normal mean stddev | lognormal "
+      "median p99|sigma |\n"
+      " pareto scale shape | weibull scale shape | mixture parts[{weight, ...}] | empirical "
+      "values|cdf).\n\n");
   for (const auto& m : scenario::model_catalog()) print_model(m);
   return 0;
 }

@@ -35,7 +35,8 @@ std::uint64_t parse_count(const std::string& flag, const std::string& value, std
     used = 0;
   }
   if (used != value.size() || value.empty() || value[0] == '-' || v < min)
-    throw UsageError{flag + " expects an integer >= " + std::to_string(min) + ", got \"" + value + "\""};
+    throw UsageError{flag + " expects an integer >= " + std::to_string(min) + ", got \"" + value +
+                     "\""};
   return v;
 }
 
@@ -47,24 +48,38 @@ RunOptions parse(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
       return args[++i];
     };
-    if (a == "--seed") o.first_seed = parse_count(a, value(), 0);
-    else if (a == "--seeds") o.seed_count = parse_count(a, value(), 1);
-    else if (a == "--variant") o.variants.push_back(value());
-    else if (a == "--out") o.out_dir = value();
-    else if (a == "--csv") o.csv = true;
-    else if (a == "--plot") o.plot = true;
-    else if (a == "--quiet") o.quiet = true;
-    else if (a == "--timing") o.timing = true;
-    else if (a == "-j") o.jobs = parse_count(a, value(), 1);
-    else if (!a.empty() && a[0] == '-') throw UsageError{"unknown option \"" + a + "\" (see dsim --help)"};
-    else if (o.scenario.empty()) o.scenario = a;
-    else throw UsageError{"one scenario file at a time (got \"" + o.scenario + "\" and \"" + a + "\")"};
+    if (a == "--seed")
+      o.first_seed = parse_count(a, value(), 0);
+    else if (a == "--seeds")
+      o.seed_count = parse_count(a, value(), 1);
+    else if (a == "--variant")
+      o.variants.push_back(value());
+    else if (a == "--out")
+      o.out_dir = value();
+    else if (a == "--csv")
+      o.csv = true;
+    else if (a == "--plot")
+      o.plot = true;
+    else if (a == "--quiet")
+      o.quiet = true;
+    else if (a == "--timing")
+      o.timing = true;
+    else if (a == "-j")
+      o.jobs = parse_count(a, value(), 1);
+    else if (!a.empty() && a[0] == '-')
+      throw UsageError{"unknown option \"" + a + "\" (see dsim --help)"};
+    else if (o.scenario.empty())
+      o.scenario = a;
+    else
+      throw UsageError{"one scenario file at a time (got \"" + o.scenario + "\" and \"" + a +
+                       "\")"};
   }
   if (o.scenario.empty()) throw UsageError{"run needs a scenario file: dsim run SCENARIO.json"};
   return o;
 }
 
-std::vector<std::uint64_t> seeds_for(const RunOptions& o, const std::vector<std::uint64_t>& file_seeds) {
+std::vector<std::uint64_t> seeds_for(const RunOptions& o,
+                                     const std::vector<std::uint64_t>& file_seeds) {
   if (!o.first_seed && !o.seed_count) return file_seeds;
   const std::uint64_t first = o.first_seed.value_or(1);
   std::vector<std::uint64_t> seeds;
@@ -74,7 +89,9 @@ std::vector<std::uint64_t> seeds_for(const RunOptions& o, const std::vector<std:
 
 std::string file_stem(const std::string& name) {
   std::string stem;
-  for (const char c : name) stem += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '-';
+  for (const char c : name)
+    stem +=
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '-';
   return stem;
 }
 
@@ -99,12 +116,13 @@ std::string reproduce_command(const RunOptions& o, const std::vector<std::uint64
   return cmd;
 }
 
-void plot(const std::filesystem::path& report, const std::string& stem, const std::filesystem::path& dir) {
+void plot(const std::filesystem::path& report, const std::string& stem,
+          const std::filesystem::path& dir) {
   const std::string script = std::string(DSIM_SOURCE_DIR) + "/analysis/plot.py";
   for (const char* kind : {"p99", "timeline"}) {
     const std::filesystem::path png = dir / (stem + "." + kind + ".png");
-    const std::string command = "/usr/bin/python3 '" + script + "' " + kind + " '" + report.string() + "' -o '" +
-                                png.string() + "' >/dev/null";
+    const std::string command = "/usr/bin/python3 '" + script + "' " + kind + " '" +
+                                report.string() + "' -o '" + png.string() + "' >/dev/null";
     if (std::system(command.c_str()) != 0) throw std::runtime_error("plotting failed: " + command);
     std::printf("plot:      %s\n", png.c_str());
   }
@@ -125,7 +143,8 @@ int run_command(const std::vector<std::string>& args) {
     if (found == nullptr) {
       std::string known;
       for (const auto& v : file.variants) known += (known.empty() ? "" : ", ") + v.variant;
-      throw UsageError{options.scenario + ": no variant \"" + wanted + "\" (variants: " + known + ")"};
+      throw UsageError{options.scenario + ": no variant \"" + wanted + "\" (variants: " + known +
+                       ")"};
     }
     chosen.push_back(found);
   }
@@ -157,23 +176,26 @@ int run_command(const std::vector<std::string>& args) {
   if (options.csv) write_atomically(dir / (stem + ".summary.csv"), scenario::format_csv(report));
 
   if (!options.quiet) {
-    std::printf("%s: %zu variant(s) x %zu seed(s), %s simulated each (warm-up %s)\n\n", file.name.c_str(),
-                chosen.size(), seeds.size(), sim::format_duration(file.variants.front().duration).c_str(),
+    std::printf("%s: %zu variant(s) x %zu seed(s), %s simulated each (warm-up %s)\n\n",
+                file.name.c_str(), chosen.size(), seeds.size(),
+                sim::format_duration(file.variants.front().duration).c_str(),
                 sim::format_duration(file.variants.front().warmup).c_str());
     std::fputs(scenario::format_table(report).c_str(), stdout);
     std::printf("\nseeds:     ");
-    for (std::size_t i = 0; i < seeds.size(); ++i) std::printf("%s%llu", i ? " " : "", static_cast<unsigned long long>(seeds[i]));
+    for (std::size_t i = 0; i < seeds.size(); ++i)
+      std::printf("%s%llu", i ? " " : "", static_cast<unsigned long long>(seeds[i]));
     std::printf("\nreproduce: %s\n", reproduce_command(options, seeds).c_str());
   }
   std::printf("report:    %s\n", report_path.c_str());
   if (options.csv) std::printf("csv:       %s\n", (dir / (stem + ".summary.csv")).c_str());
   if (options.plot) plot(report_path, stem, dir);
 
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   std::fflush(stdout);  // keep the table and the timing line in order on a terminal
   if (options.timing)
-    std::fprintf(stderr, "timing: %.2f s wall, %llu events, %.3g events/s\n", wall, static_cast<unsigned long long>(events),
-                 static_cast<double>(events) / wall);
+    std::fprintf(stderr, "timing: %.2f s wall, %llu events, %.3g events/s\n", wall,
+                 static_cast<unsigned long long>(events), static_cast<double>(events) / wall);
   return 0;
 }
 

@@ -32,8 +32,7 @@ struct ClosedLoopClientConfig {
   void describe(V& v) {
     v.field("users", users, "concurrent users per client node, each with one request at a time",
             Limits{1, 1e7});
-    v.field("think_time", think_time,
-            "pause between an outcome and the user's next request",
+    v.field("think_time", think_time, "pause between an outcome and the user's next request",
             Limits{0});
     call.describe(v);
     v.field("keys", keys, "distinct request keys, drawn uniformly", Limits{1, 1e18});

@@ -8,8 +8,9 @@
 // choice from the node's own stream. So the arrival times do not depend on what the servers or
 // the caller draw: variants of a scenario see the same arrivals (common random numbers).
 // The rate, its schedule and spikes are offered load in true time: a drifting client clock
-// does not change them. A crash stops the arrivals and abandons the requests in flight; a
-// restart resumes at the rate scheduled for that moment.
+// does not change them. A pause holds the arrival that falls due until the client resumes.
+// A crash stops the arrivals and abandons the requests in flight; a restart resumes at the rate
+// scheduled for that moment (spikes included).
 #pragma once
 
 #include <array>
@@ -50,7 +51,7 @@ struct OpenLoopClientConfig {
 
   template <class V>
   void describe(V& v) {
-    v.field("rate", rate, "requests per second offered by each client node", Limits{0});
+    v.field("rate", rate, "requests per second offered by each client node (> 0)", Limits{1e-9});
     v.field("arrivals", arrivals, "how arrivals are spaced in time", kArrivalChoices);
     v.list("schedule", schedule,
            "rate changes over the run, in time order (may be empty); a spike multiplies them");

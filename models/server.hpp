@@ -8,6 +8,7 @@
 //   moment service starts (gray failure: a slowed node serves everything slower).
 // - The answer, RpcResponse{call_id, Ok}, goes back to the sender when service completes.
 //   The server does not look at deadlines: it finishes work whose caller has given up.
+// - A pause (GC, VM stall) stops service: completions and arrivals wait until it resumes.
 // - A crash loses every queued and in-service request unanswered (volatile state); a restart
 //   begins empty. Service draws come from the node's stream "service", so that adding a model
 //   elsewhere, or changing the clients, does not change the service times.
@@ -37,8 +38,7 @@ struct ServerConfig {
             "requests that may wait for a worker; -1: unbounded, 0: none (busy means rejected)",
             Limits{-1, 1e9});
     v.field("service_time", service_time,
-            "time to serve one request, before the node's slowdown is applied",
-            Limits{0});
+            "time to serve one request, before the node's slowdown is applied", Limits{0});
   }
 };
 

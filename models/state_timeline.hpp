@@ -23,8 +23,10 @@ class StateTimeline {
 
   void set(sim::Time at, const char* state) {
     if (changes_.back().state == state) return;
-    if (changes_.back().at == at) changes_.back().state = state;  // same instant: keep the last
-    else changes_.push_back({at, state});
+    if (changes_.back().at == at)
+      changes_.back().state = state;  // same instant: keep the last
+    else
+      changes_.push_back({at, state});
   }
 
   const std::string& name() const { return name_; }

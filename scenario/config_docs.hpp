@@ -14,8 +14,8 @@
 namespace scenario {
 
 struct ParamDoc {
-  std::string name;     // dotted for nested: "retry.max_attempts"; "schedule[].at" for lists
-  std::string type;     // "duration", "rate", "one of: fifo, lifo", ...
+  std::string name;  // dotted for nested: "retry.max_attempts"; "schedule[].at" for lists
+  std::string type;  // "duration", "rate", "one of: fifo, lifo", ...
   std::string default_value;
   std::string meaning;
 };
@@ -30,7 +30,7 @@ class ConfigDocs {
   }
 
   template <class E, class Choices>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void field(const char* name, const E& member, const char* meaning, const Choices& choices) {
     std::string type = "one of:";
     std::string value;
@@ -69,13 +69,15 @@ class ConfigDocs {
       std::snprintf(buf, sizeof buf, "%g", v);
       return std::string(buf);
     };
-    if (std::isfinite(l.min) && std::isfinite(l.max)) return " in [" + num(l.min) + ", " + num(l.max) + "]";
+    if (std::isfinite(l.min) && std::isfinite(l.max))
+      return " in [" + num(l.min) + ", " + num(l.max) + "]";
     if (std::isfinite(l.min)) return " >= " + num(l.min);
     if (std::isfinite(l.max)) return " <= " + num(l.max);
     return "";
   }
   void add(const std::string& name, std::string type, const Json& value, std::string meaning) {
-    docs_.push_back({prefix_ + name, std::move(type), value.is_null() ? "" : value.dump(), std::move(meaning)});
+    docs_.push_back(
+        {prefix_ + name, std::move(type), value.is_null() ? "" : value.dump(), std::move(meaning)});
   }
   template <class S>
   void nest(const std::string& prefix, const S& member) {

@@ -16,7 +16,8 @@ namespace scenario {
 class ConfigReader {
  public:
   /// Reads from `object` at `path`; `reserved` keys belong to the caller (model, count, ...).
-  ConfigReader(const Json& object, std::string path, Problems& problems, std::vector<std::string> reserved = {})
+  ConfigReader(const Json& object, std::string path, Problems& problems,
+               std::vector<std::string> reserved = {})
       : object_(object), path_(std::move(path)), problems_(problems), known_(std::move(reserved)) {}
 
   template <class T>
@@ -24,11 +25,12 @@ class ConfigReader {
     known_.emplace_back(name);
     if (!object_.contains(name)) return;
     std::string problem;
-    if (!read_value(object_.at(name), member, limits, problem)) problems_.add(path_ + "/" + name, problem);
+    if (!read_value(object_.at(name), member, limits, problem))
+      problems_.add(path_ + "/" + name, problem);
   }
 
   template <class E, class Choices>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void field(const char* name, E& member, const char* /*meaning*/, const Choices& choices) {
     known_.emplace_back(name);
     if (!object_.contains(name)) return;
@@ -76,7 +78,8 @@ class ConfigReader {
       if (claimed) continue;
       const std::string suggestion = closest_name(key, known_);
       problems_.add(path_ + "/" + key,
-                    "unknown key \"" + key + "\"" + (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)"));
+                    "unknown key \"" + key + "\"" +
+                        (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)"));
     }
   }
 

@@ -18,7 +18,7 @@ class ConfigWriter {
   }
 
   template <class E, class Choices>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void field(const char* name, const E& member, const char* /*meaning*/, const Choices& choices) {
     for (const auto& c : choices)
       if (c.value == member) out_[name] = c.name;
@@ -57,7 +57,7 @@ class ReferenceCollector {
       if (!member.empty()) refs_.push_back({path_ + "/" + name, member.name});
   }
   template <class E, class Choices>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void field(const char*, const E&, const char*, const Choices&) {}
   template <class S>
   void section(const char* name, const S& member, const char*) {

@@ -12,7 +12,8 @@ std::string read_text_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) throw ScenarioError(path, {{"", "no such file"}});
-  if (fs::is_directory(path, ec)) throw ScenarioError(path, {{"", "is a directory, expected a scenario file (.json)"}});
+  if (fs::is_directory(path, ec))
+    throw ScenarioError(path, {{"", "is a directory, expected a scenario file (.json)"}});
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(path, {{"", "cannot be read (permission denied?)"}});
   std::ostringstream text;
@@ -37,7 +38,8 @@ Json parse_json(const std::string& text, const std::string& path) {
     }
     std::string why = e.what();
     if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
-    if (const auto colon = why.find(": "); why.rfind("syntax error", 0) == 0 && colon != std::string::npos)
+    if (const auto colon = why.find(": ");
+        why.rfind("syntax error", 0) == 0 && colon != std::string::npos)
       why = why.substr(colon + 2);
     throw ScenarioError(path, {{"", "invalid JSON at line " + std::to_string(line) + ", column " +
                                         std::to_string(column) + ": " + why}});

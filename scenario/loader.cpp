@@ -12,24 +12,27 @@
 namespace scenario {
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"name",    "description", "duration", "warmup",
-                                                "seeds",   "base_variant", "network", "components",
-                                                "faults",  "report",      "variants"};
+const std::vector<std::string> kTopLevelKeys = {"name",   "description",  "duration", "warmup",
+                                                "seeds",  "base_variant", "network",  "components",
+                                                "faults", "report",       "variants"};
 
 void read_seeds(ObjectFields& top, std::vector<std::uint64_t>& seeds) {
   seeds = {1};
   if (!top.has("seeds")) return;
   const Json& value = top.at("seeds");
-  if (value.is_number_integer() && value.get<std::int64_t>() >= 1 && value.get<std::int64_t>() <= 10'000) {
+  if (value.is_number_integer() && value.get<std::int64_t>() >= 1 &&
+      value.get<std::int64_t>() <= 10'000) {
     seeds.clear();
-    for (std::int64_t s = 1; s <= value.get<std::int64_t>(); ++s) seeds.push_back(static_cast<std::uint64_t>(s));
+    for (std::int64_t s = 1; s <= value.get<std::int64_t>(); ++s)
+      seeds.push_back(static_cast<std::uint64_t>(s));
     return;
   }
   if (value.is_array() && !value.empty()) {
     seeds.clear();
     for (const auto& s : value) {
       if (!s.is_number_unsigned()) {
-        top.problems().add(top.path("seeds"), "expected a list of non-negative integers, got " + shown(value));
+        top.problems().add(top.path("seeds"),
+                           "expected a list of non-negative integers, got " + shown(value));
         return;
       }
       seeds.push_back(s.get<std::uint64_t>());
@@ -38,8 +41,9 @@ void read_seeds(ObjectFields& top, std::vector<std::uint64_t>& seeds) {
       top.problems().add(top.path("seeds"), "expected distinct seeds, got " + shown(value));
     return;
   }
-  top.problems().add(top.path("seeds"),
-                     "expected a number of seeds (1 to 10000) or a list of seeds, got " + shown(value));
+  top.problems().add(
+      top.path("seeds"),
+      "expected a number of seeds (1 to 10000) or a list of seeds, got " + shown(value));
 }
 
 void read_report(const Json& report, const std::string& path, Problems& problems, ReportSpec& out) {
@@ -54,8 +58,13 @@ void read_report(const Json& report, const std::string& path, Problems& problems
       ok = ok && v.is_number() && v.get<double>() > 0 && v.get<double>() < 100;
       if (ok) values.push_back(v.get<double>());
     }
-    if (ok) out.percentiles = values;
-    else problems.add(fields.path("percentiles"), "expected a list of percentiles between 0 and 100 (exclusive), like [50, 99, 99.9], got " + shown(p));
+    if (ok)
+      out.percentiles = values;
+    else
+      problems.add(fields.path("percentiles"),
+                   "expected a list of percentiles between 0 and 100 (exclusive), like [50, 99, "
+                   "99.9], got " +
+                       shown(p));
   }
 }
 
@@ -71,7 +80,8 @@ Json write_components(const std::vector<ComponentSpec>& components) {
 }
 
 // Parses one complete scenario document (the base, or the base with a variant's patch).
-ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::string& variant, Problems& problems) {
+ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::string& variant,
+                          Problems& problems) {
   ScenarioSpec s;
   s.file = file;
   s.variant = variant;
@@ -82,17 +92,21 @@ ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::s
   top.get("duration", s.duration, {1}, true);
   top.get("warmup", s.warmup);
   if (s.duration > sim::Duration::zero() && s.warmup >= s.duration)
-    problems.add("/warmup", "expected a warm-up shorter than the duration (" + sim::format_duration(s.duration) +
-                                "), got \"" + sim::format_duration(s.warmup) + "\"");
+    problems.add("/warmup", "expected a warm-up shorter than the duration (" +
+                                sim::format_duration(s.duration) + "), got \"" +
+                                sim::format_duration(s.warmup) + "\"");
   read_seeds(top, s.seeds);
   if (top.has("network")) read_network(top.at("network"), "/network", problems, s.network);
-  if (!top.has("components")) problems.add("/components", "missing (required): the models to run");
-  else read_components(top.at("components"), "/components", s.network, problems, s.components);
+  if (!top.has("components"))
+    problems.add("/components", "missing (required): the models to run");
+  else
+    read_components(top.at("components"), "/components", s.network, problems, s.components);
   check_wiring(s, problems);
   if (top.has("faults")) read_faults(top.at("faults"), "/faults", s, problems, s.faults);
   if (top.has("report")) read_report(top.at("report"), "/report", problems, s.report);
   if (s.report.window > sim::Duration::zero() && s.duration.ns() / s.report.window.ns() > 100'000)
-    problems.add("/report/window", "expected at most 100,000 windows in the run: use a longer window");
+    problems.add("/report/window",
+                 "expected at most 100,000 windows in the run: use a longer window");
   if (!problems.empty()) return s;
 
   s.effective = Json::object();
@@ -104,7 +118,8 @@ ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::s
   s.effective["network"] = write_network(s.network);
   s.effective["components"] = write_components(s.components);
   s.effective["faults"] = doc.contains("faults") ? doc.at("faults") : Json::array();
-  s.effective["report"] = {{"percentiles", s.report.percentiles}, {"window", sim::format_duration(s.report.window)}};
+  s.effective["report"] = {{"percentiles", s.report.percentiles},
+                           {"window", sim::format_duration(s.report.window)}};
   return s;
 }
 
@@ -121,13 +136,17 @@ ScenarioFile load_scenario_text(const std::string& text, const std::string& path
   if (doc.contains("variants")) {
     variants = doc.at("variants");
     doc.erase("variants");
-    if (!variants.is_object()) problems.add("/variants", "expected an object of named merge patches, got " + shown(variants));
+    if (!variants.is_object())
+      problems.add("/variants",
+                   "expected an object of named merge patches, got " + shown(variants));
   }
   std::string base_name = "base";
   if (doc.contains("base_variant")) {
     if (doc.at("base_variant").is_string() && !doc.at("base_variant").get<std::string>().empty())
       base_name = doc.at("base_variant").get<std::string>();
-    else problems.add("/base_variant", "expected the base variant's name, got " + shown(doc.at("base_variant")));
+    else
+      problems.add("/base_variant",
+                   "expected the base variant's name, got " + shown(doc.at("base_variant")));
   }
 
   ScenarioFile file;
@@ -138,7 +157,8 @@ ScenarioFile load_scenario_text(const std::string& text, const std::string& path
     for (const auto& [name, patch] : variants.items()) {
       const std::string where = "/variants/" + name;
       if (name == base_name || name.empty()) {
-        problems.add(where, "a variant needs a name of its own (\"" + base_name + "\" is the base)");
+        problems.add(where,
+                     "a variant needs a name of its own (\"" + base_name + "\" is the base)");
         continue;
       }
       if (!patch.is_object()) {
@@ -150,17 +170,18 @@ ScenarioFile load_scenario_text(const std::string& text, const std::string& path
       Problems variant_problems;
       file.variants.push_back(read_variant(patched, path, name, variant_problems));
       for (const auto& p : variant_problems.items()) {
-        const bool from_base = std::any_of(base_problems.begin(), base_problems.end(), [&](const Problem& b) {
-          return b.path == p.path && b.message == p.message;
-        });
+        const bool from_base = std::any_of(
+            base_problems.begin(), base_problems.end(),
+            [&](const Problem& b) { return b.path == p.path && b.message == p.message; });
         if (from_base) continue;  // reported once, for the base
         bool in_patch = false;
         try {
           in_patch = !p.path.empty() && patch.contains(Json::json_pointer(p.path));
         } catch (const Json::exception&) {  // a key that is not a valid pointer segment
         }
-        problems.add(in_patch ? where + p.path : p.path,
-                     p.message + (in_patch ? "" : " (in variant \"" + name + "\", after its patch)"));
+        problems.add(
+            in_patch ? where + p.path : p.path,
+            p.message + (in_patch ? "" : " (in variant \"" + name + "\", after its patch)"));
       }
     }
   }
@@ -170,6 +191,8 @@ ScenarioFile load_scenario_text(const std::string& text, const std::string& path
   return file;
 }
 
-ScenarioFile load_scenario_file(const std::string& path) { return load_scenario_text(read_text_file(path), path); }
+ScenarioFile load_scenario_file(const std::string& path) {
+  return load_scenario_text(read_text_file(path), path);
+}
 
 }  // namespace scenario

@@ -27,17 +27,19 @@ std::vector<std::string> model_name_list() {
 }
 
 // "zone": "east" for every replica, or ["east", "west"] assigned round-robin.
-void read_zones(const Json& component, const std::string& path, const NetworkSpec& network, Problems& problems,
-                ComponentSpec& out) {
+void read_zones(const Json& component, const std::string& path, const NetworkSpec& network,
+                Problems& problems, ComponentSpec& out) {
   out.node_zones.assign(out.node_names.size(), -1);
   if (!component.contains("zone")) return;
   std::vector<std::string> zones;
   const Json& value = component.at("zone");
-  if (value.is_string()) zones = {value.get<std::string>()};
+  if (value.is_string())
+    zones = {value.get<std::string>()};
   else if (value.is_array() && !value.empty())
     for (const auto& z : value) zones.push_back(z.is_string() ? z.get<std::string>() : "");
   if (zones.empty()) {
-    problems.add(path + "/zone", "expected a zone name or a list of zone names, got " + shown(value));
+    problems.add(path + "/zone",
+                 "expected a zone name or a list of zone names, got " + shown(value));
     return;
   }
   for (std::size_t i = 0; i < out.node_names.size(); ++i) {
@@ -46,8 +48,9 @@ void read_zones(const Json& component, const std::string& path, const NetworkSpe
     for (std::size_t z = 0; z < network.zone_names.size(); ++z)
       if (network.zone_names[z] == zone) index = static_cast<int>(z);
     if (index < 0) {
-      problems.add(path + "/zone", "unknown zone \"" + zone + "\"" +
-                                       (network.zone_names.empty() ? " (the network declares no zones)" : ""));
+      problems.add(path + "/zone",
+                   "unknown zone \"" + zone + "\"" +
+                       (network.zone_names.empty() ? " (the network declares no zones)" : ""));
       return;
     }
     out.node_zones[i] = index;
@@ -59,7 +62,8 @@ void read_zones(const Json& component, const std::string& path, const NetworkSpe
 void read_components(const Json& components, const std::string& path, const NetworkSpec& network,
                      Problems& problems, std::vector<ComponentSpec>& out) {
   if (!components.is_object() || components.empty()) {
-    problems.add(path, "expected an object of named components {name: {\"model\": ...}}, got " + shown(components));
+    problems.add(path, "expected an object of named components {name: {\"model\": ...}}, got " +
+                           shown(components));
     return;
   }
   for (const auto& [name, component] : components.items()) {
@@ -82,15 +86,17 @@ void read_components(const Json& components, const std::string& path, const Netw
     spec.binding = find_model(spec.model);
     if (spec.binding == nullptr) {
       const std::string suggestion = closest_name(spec.model, model_name_list());
-      problems.add(where + "/model", "unknown model \"" + spec.model + "\"" +
-                                         (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)") +
-                                         "; known models: " + model_names());
+      problems.add(where + "/model",
+                   "unknown model \"" + spec.model + "\"" +
+                       (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)") +
+                       "; known models: " + model_names());
       continue;
     }
     std::int64_t count = 1;
     if (component.contains("count")) {
       std::string problem;
-      if (!read_value(component.at("count"), count, {1, 100'000}, problem)) problems.add(where + "/count", problem);
+      if (!read_value(component.at("count"), count, {1, 100'000}, problem))
+        problems.add(where + "/count", problem);
     }
     for (std::int64_t i = 0; i < count; ++i)
       spec.node_names.push_back(count == 1 ? name : name + "[" + std::to_string(i) + "]");

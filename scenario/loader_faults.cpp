@@ -32,8 +32,8 @@ std::string action_names() {
 }
 
 // Expands names to nodes; reports unknown ones.
-bool expand_all(const std::vector<std::string>& names, const std::string& path, const ScenarioSpec& scenario,
-                Problems& problems, std::vector<std::string>& out) {
+bool expand_all(const std::vector<std::string>& names, const std::string& path,
+                const ScenarioSpec& scenario, Problems& problems, std::vector<std::string>& out) {
   bool ok = true;
   for (const auto& n : names) {
     const auto nodes = expand_name(n, scenario);
@@ -46,12 +46,14 @@ bool expand_all(const std::vector<std::string>& names, const std::string& path, 
   return ok;
 }
 
-void read_one(const Json& entry, const std::string& path, const ScenarioSpec& scenario, Problems& problems,
-              std::vector<FaultSpec>& out) {
+void read_one(const Json& entry, const std::string& path, const ScenarioSpec& scenario,
+              Problems& problems, std::vector<FaultSpec>& out) {
   if (!entry.is_object() || !entry.contains("action") || !entry.at("action").is_string() ||
       !action_keys().contains(entry.at("action").get<std::string>())) {
     problems.add(path + "/action", "expected one of " + action_names() +
-                                       (entry.is_object() && entry.contains("action") ? ", got " + shown(entry.at("action")) : ""));
+                                       (entry.is_object() && entry.contains("action")
+                                            ? ", got " + shown(entry.at("action"))
+                                            : ""));
     return;
   }
   FaultSpec f;
@@ -62,8 +64,9 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
   ObjectFields fields(entry, path, problems, allowed);
   fields.get("at", f.at, {}, true);
   if (f.at >= scenario.duration && scenario.duration > sim::Duration::zero())
-    problems.add(fields.path("at"), "expected a time before the end of the run (" + sim::format_duration(scenario.duration) +
-                                        "), got \"" + sim::format_duration(f.at) + "\"");
+    problems.add(fields.path("at"), "expected a time before the end of the run (" +
+                                        sim::format_duration(scenario.duration) + "), got \"" +
+                                        sim::format_duration(f.at) + "\"");
   if (fields.has("for")) {
     sim::Duration lasting;
     if (fields.get("for", lasting, {1})) f.lasting = lasting;
@@ -80,28 +83,37 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
             if (comp.name == n) return &comp;
           return nullptr;
         }();
-        if (c == nullptr) problems.add(fields.path("target"), "unknown component \"" + n + "\"");
+        if (c == nullptr)
+          problems.add(fields.path("target"), "unknown component \"" + n + "\"");
         else if (!c->binding->generates_load)
-          problems.add(fields.path("target"), "\"" + n + "\" (" + c->model + ") generates no load to scale: target a client");
-        else f.targets.push_back(n);
+          problems.add(fields.path("target"), "\"" + n + "\" (" + c->model +
+                                                  ") generates no load to scale: target a client");
+        else
+          f.targets.push_back(n);
       }
     } else {
       expand_all(names, fields.path("target"), scenario, problems, f.targets);
     }
   }
   if (f.action == "partition") {
-    if (!fields.has("groups") || !fields.at("groups").is_array() || fields.at("groups").size() < 2) {
-      problems.add(fields.path("groups"), "expected at least two groups of node or component names, like [[\"a\"], [\"b\", \"c\"]]");
+    if (!fields.has("groups") || !fields.at("groups").is_array() ||
+        fields.at("groups").size() < 2) {
+      problems.add(fields.path("groups"),
+                   "expected at least two groups of node or component names, like [[\"a\"], "
+                   "[\"b\", \"c\"]]");
     } else {
       for (std::size_t g = 0; g < fields.at("groups").size(); ++g) {
         const Json& group = fields.at("groups")[g];
         std::vector<std::string> members, expanded;
         const std::string where = fields.path("groups") + "/" + std::to_string(g);
-        if (group.is_string()) members = {group.get<std::string>()};
+        if (group.is_string())
+          members = {group.get<std::string>()};
         else if (group.is_array())
           for (const auto& m : group) members.push_back(m.is_string() ? m.get<std::string>() : "");
-        if (members.empty()) problems.add(where, "expected a list of node or component names, got " + shown(group));
-        else if (expand_all(members, where, scenario, problems, expanded)) f.groups.push_back(expanded);
+        if (members.empty())
+          problems.add(where, "expected a list of node or component names, got " + shown(group));
+        else if (expand_all(members, where, scenario, problems, expanded))
+          f.groups.push_back(expanded);
       }
     }
     fields.get("one_way", f.one_way);
@@ -113,10 +125,13 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
     for (const auto* end : {&f.from, &f.to}) {
       if (end->empty()) continue;
       const auto nodes = expand_name(*end, scenario);
-      if (nodes.size() != 1) problems.add(fields.path(end == &f.from ? "from" : "to"), "expected the name of one node, got \"" + *end + "\"");
+      if (nodes.size() != 1)
+        problems.add(fields.path(end == &f.from ? "from" : "to"),
+                     "expected the name of one node, got \"" + *end + "\"");
     }
     if (f.from.empty() != f.to.empty()) problems.add(path, "a link needs both \"from\" and \"to\"");
-    if (!f.from.empty() && !f.targets.empty()) problems.add(path, "degrade either a link (from, to) or nodes (target), not both");
+    if (!f.from.empty() && !f.targets.empty())
+      problems.add(path, "degrade either a link (from, to) or nodes (target), not both");
   }
   fields.get("both_directions", f.both_directions);
   if (f.action == "slow") {
@@ -124,14 +139,16 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
     fields.get("factor", f.factor, {1}, true);
   }
   if (f.action == "load") fields.get("factor", f.factor, {0}, true);
-  if (f.action == "load" && f.factor <= 0) problems.add(fields.path("factor"), "expected a load factor > 0");
+  if (f.action == "load" && f.factor <= 0)
+    problems.add(fields.path("factor"), "expected a load factor > 0");
   if (f.action == "degrade") {
     fields.get("latency_factor", f.factor, {0});
     models::Probability loss;
     if (fields.get("loss", loss)) f.loss = loss.value;
   }
   if (f.action == "clock_step") {
-    if (!fields.has("by")) problems.add(fields.path("by"), "missing (required): how far the clock jumps, like \"-2s\"");
+    if (!fields.has("by"))
+      problems.add(fields.path("by"), "missing (required): how far the clock jumps, like \"-2s\"");
     else if (fields.at("by").is_string()) {
       try {
         f.by = sim::parse_duration(fields.at("by").get<std::string>(), sim::Sign::Any);
@@ -139,7 +156,8 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
         problems.add(fields.path("by"), e.what());
       }
     } else {
-      problems.add(fields.path("by"), "expected a duration like \"-2s\", got " + shown(fields.at("by")));
+      problems.add(fields.path("by"),
+                   "expected a duration like \"-2s\", got " + shown(fields.at("by")));
     }
   }
   if (f.action == "clock_drift") fields.get("ppm", f.ppm, {-999'999, 999'999}, true);
@@ -148,13 +166,14 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
 
 }  // namespace
 
-void read_faults(const Json& faults, const std::string& path, const ScenarioSpec& scenario, Problems& problems,
-                 std::vector<FaultSpec>& out) {
+void read_faults(const Json& faults, const std::string& path, const ScenarioSpec& scenario,
+                 Problems& problems, std::vector<FaultSpec>& out) {
   if (!faults.is_array()) {
     problems.add(path, "expected a list of faults, got " + shown(faults));
     return;
   }
-  for (std::size_t i = 0; i < faults.size(); ++i) read_one(faults[i], path + "/" + std::to_string(i), scenario, problems, out);
+  for (std::size_t i = 0; i < faults.size(); ++i)
+    read_one(faults[i], path + "/" + std::to_string(i), scenario, problems, out);
 }
 
 }  // namespace scenario

@@ -19,7 +19,9 @@ void read_link_params(ObjectFields& fields, LinkParams& out) {
 }
 
 Json write_link_params(const LinkParams& p) {
-  Json out = {{"latency", write_value(p.latency)}, {"loss", p.loss.value}, {"duplicate", p.duplicate.value}};
+  Json out = {{"latency", write_value(p.latency)},
+              {"loss", p.loss.value},
+              {"duplicate", p.duplicate.value}};
   if (p.bandwidth_bps > 0) out["bandwidth"] = format_bandwidth(p.bandwidth_bps);
   out["fifo"] = p.fifo;
   return out;
@@ -28,7 +30,8 @@ Json write_link_params(const LinkParams& p) {
 // "zones": {"east": {"east": LINK, "west": LINK}, "west": {...}}: a full matrix of link params.
 void read_zones(const Json& zones, const std::string& path, Problems& problems, NetworkSpec& out) {
   if (!zones.is_object() || zones.empty()) {
-    problems.add(path, "expected an object {zone: {zone: link}} with one entry per zone, got " + shown(zones));
+    problems.add(path, "expected an object {zone: {zone: link}} with one entry per zone, got " +
+                           shown(zones));
     return;
   }
   for (const auto& [name, row] : zones.items()) out.zone_names.push_back(name);
@@ -40,9 +43,11 @@ void read_zones(const Json& zones, const std::string& path, Problems& problems, 
       LinkParams params;
       if (!to_fields.ok()) break;
       if (!to_fields.has(to.c_str())) {
-        problems.add(path + "/" + from + "/" + to, "missing: every pair of zones needs its link (latency, loss)");
+        problems.add(path + "/" + from + "/" + to,
+                     "missing: every pair of zones needs its link (latency, loss)");
       } else {
-        ObjectFields link(to_fields.at(to.c_str()), path + "/" + from + "/" + to, problems, kLinkKeys);
+        ObjectFields link(to_fields.at(to.c_str()), path + "/" + from + "/" + to, problems,
+                          kLinkKeys);
         if (link.ok()) read_link_params(link, params);
       }
       row.push_back(std::move(params));
@@ -53,7 +58,8 @@ void read_zones(const Json& zones, const std::string& path, Problems& problems, 
 
 }  // namespace
 
-void read_network(const Json& network, const std::string& path, Problems& problems, NetworkSpec& out) {
+void read_network(const Json& network, const std::string& path, Problems& problems,
+                  NetworkSpec& out) {
   std::vector<std::string> keys = kLinkKeys;
   keys.insert(keys.end(), {"zones", "links", "switches"});
   ObjectFields fields(network, path, problems, keys);
@@ -64,13 +70,15 @@ void read_network(const Json& network, const std::string& path, Problems& proble
   if (fields.has("links")) {
     const Json& links = fields.at("links");
     if (!links.is_array()) {
-      problems.add(fields.path("links"), "expected a list of links {from, to, latency, ...}, got " + shown(links));
+      problems.add(fields.path("links"),
+                   "expected a list of links {from, to, latency, ...}, got " + shown(links));
       return;
     }
     for (std::size_t i = 0; i < links.size(); ++i) {
       std::vector<std::string> link_keys = kLinkKeys;
       link_keys.insert(link_keys.end(), {"from", "to", "bidirectional"});
-      ObjectFields link(links[i], fields.path("links") + "/" + std::to_string(i), problems, link_keys);
+      ObjectFields link(links[i], fields.path("links") + "/" + std::to_string(i), problems,
+                        link_keys);
       if (!link.ok()) continue;
       LinkDecl decl;
       link.get("from", decl.from, {}, true);
@@ -88,7 +96,8 @@ Json write_network(const NetworkSpec& network) {
     Json zones = Json::object();
     for (std::size_t i = 0; i < network.zone_names.size(); ++i)
       for (std::size_t j = 0; j < network.zone_names.size(); ++j)
-        zones[network.zone_names[i]][network.zone_names[j]] = write_link_params(network.zone_matrix[i][j]);
+        zones[network.zone_names[i]][network.zone_names[j]] =
+            write_link_params(network.zone_matrix[i][j]);
     out["zones"] = std::move(zones);
   }
   if (!network.switches.empty()) out["switches"] = network.switches;

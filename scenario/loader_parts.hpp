@@ -10,7 +10,8 @@
 namespace scenario {
 
 /// Reads "network" into `out` (absent: zero latency everywhere).
-void read_network(const Json& network, const std::string& path, Problems& problems, NetworkSpec& out);
+void read_network(const Json& network, const std::string& path, Problems& problems,
+                  NetworkSpec& out);
 /// Writes the effective network back (for the report).
 Json write_network(const NetworkSpec& network);
 
@@ -23,8 +24,8 @@ void read_components(const Json& components, const std::string& path, const Netw
 void check_wiring(const ScenarioSpec& scenario, Problems& problems);
 
 /// Reads "faults": every target must be a node or component, every time inside the run.
-void read_faults(const Json& faults, const std::string& path, const ScenarioSpec& scenario, Problems& problems,
-                 std::vector<FaultSpec>& out);
+void read_faults(const Json& faults, const std::string& path, const ScenarioSpec& scenario,
+                 Problems& problems, std::vector<FaultSpec>& out);
 
 /// Node names of a component, or the name itself if it is a node (empty if neither).
 std::vector<std::string> expand_name(const std::string& name, const ScenarioSpec& scenario);

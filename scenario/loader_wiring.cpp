@@ -60,8 +60,9 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
     if (members.size() < 2 && !loops) continue;
     std::string cycle;
     for (const auto& m : members) cycle += m + " -> ";
-    problems.add("/components/" + members.front(),
-                 "wiring cycle: " + cycle + members.front() + " (requests would be forwarded in a circle)");
+    problems.add(
+        "/components/" + members.front(),
+        "wiring cycle: " + cycle + members.front() + " (requests would be forwarded in a circle)");
   }
 
   for (std::size_t i = 0; i < scenario.network.links.size(); ++i) {

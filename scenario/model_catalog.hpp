@@ -24,7 +24,9 @@ struct ModelBinding {
   std::function<Json(const std::any&)> write;
   std::function<std::vector<ParamDoc>()> docs;
   std::function<std::vector<ReferenceCollector::Ref>(const std::any&)> references;
-  std::function<std::unique_ptr<models::Model>(const std::any&, models::BuildContext&, std::size_t replica)> make;
+  std::function<std::unique_ptr<models::Model>(const std::any&, models::BuildContext&,
+                                               std::size_t replica)>
+      make;
   /// Checks across fields that describe() cannot express (e.g. "target is required").
   std::function<void(const std::any&, const std::string& path, Problems&)> check;
   /// A client: a "load" fault may scale it (Model::scale_load).
@@ -37,8 +39,10 @@ inline const std::vector<std::string> kComponentKeys = {"model", "count", "zone"
 template <class Config>
 ModelBinding bind_model(
     std::string name, std::string summary,
-    std::function<std::unique_ptr<models::Model>(const Config&, models::BuildContext&, std::size_t)> make,
-    std::function<void(const Config&, const std::string&, Problems&)> check = {}, bool generates_load = false) {
+    std::function<std::unique_ptr<models::Model>(const Config&, models::BuildContext&, std::size_t)>
+        make,
+    std::function<void(const Config&, const std::string&, Problems&)> check = {},
+    bool generates_load = false) {
   ModelBinding b;
   b.name = std::move(name);
   b.summary = std::move(summary);
@@ -48,7 +52,9 @@ ModelBinding bind_model(
     ConfigReader::read(component, path, problems, config, kComponentKeys);
     return config;
   };
-  b.write = [](const std::any& config) { return ConfigWriter::write(std::any_cast<const Config&>(config)); };
+  b.write = [](const std::any& config) {
+    return ConfigWriter::write(std::any_cast<const Config&>(config));
+  };
   b.docs = [] { return ConfigDocs::of(Config{}); };
   b.references = [](const std::any& config) {
     return ReferenceCollector::collect(std::any_cast<const Config&>(config));

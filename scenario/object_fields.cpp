@@ -15,7 +15,8 @@ ObjectFields::ObjectFields(const Json& object, std::string path, Problems& probl
     if (known) continue;
     const std::string suggestion = closest_name(key, allowed);
     problems_.add(path_ + "/" + key,
-                  "unknown key \"" + key + "\"" + (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)"));
+                  "unknown key \"" + key + "\"" +
+                      (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)"));
   }
 }
 
@@ -26,7 +27,8 @@ bool ObjectFields::get_names(const char* key, std::vector<std::string>& out, boo
   }
   const Json& value = object_.at(key);
   auto bad = [&] {
-    problems_.add(path(key), "expected a node or component name, or a list of them, got " + shown(value));
+    problems_.add(path(key),
+                  "expected a node or component name, or a list of them, got " + shown(value));
     return false;
   };
   if (value.is_string()) {

@@ -14,7 +14,8 @@ class ObjectFields {
  public:
   /// Reports every key of `object` not in `allowed` (with a suggestion). If `object` is not an
   /// object, reports that and reads nothing.
-  ObjectFields(const Json& object, std::string path, Problems& problems, const std::vector<std::string>& allowed);
+  ObjectFields(const Json& object, std::string path, Problems& problems,
+               const std::vector<std::string>& allowed);
 
   bool ok() const { return is_object_; }
   bool has(const char* key) const { return is_object_ && object_.contains(key); }

@@ -8,7 +8,9 @@
 namespace scenario {
 namespace {
 
-double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+double ms(std::int64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
 
 std::string percentile_key(double p) {
   char buf[32];
@@ -25,9 +27,9 @@ Json outcome_counts(const models::OutcomeCounts& counts) {
 
 Json latency_json(const sim::LatencyHistogram& h, const std::vector<double>& percentiles) {
   if (h.empty()) return nullptr;
-  Json out = {{"p50", ms(h.quantile_ns(0.5))},   {"p90", ms(h.quantile_ns(0.9))},
-              {"p99", ms(h.quantile_ns(0.99))},  {"p999", ms(h.quantile_ns(0.999))},
-              {"max", ms(h.max_ns())},           {"mean", h.mean_ns() / 1e6}};
+  Json out = {{"p50", ms(h.quantile_ns(0.5))},  {"p90", ms(h.quantile_ns(0.9))},
+              {"p99", ms(h.quantile_ns(0.99))}, {"p999", ms(h.quantile_ns(0.999))},
+              {"max", ms(h.max_ns())},          {"mean", h.mean_ns() / 1e6}};
   Json requested = Json::object();
   for (double p : percentiles) requested[percentile_key(p)] = ms(h.quantile_ns(p / 100.0));
   out["percentiles"] = std::move(requested);
@@ -71,7 +73,8 @@ Json interval(const std::vector<const Json*>& samples) {
   double ss = 0;
   for (double v : values) ss += (v - mean) * (v - mean);
   const double sd = std::sqrt(ss / static_cast<double>(values.size() - 1));
-  const double half = student_t95(values.size() - 1) * sd / std::sqrt(static_cast<double>(values.size()));
+  const double half =
+      student_t95(values.size() - 1) * sd / std::sqrt(static_cast<double>(values.size()));
   return Json::array({mean - half, mean + half});
 }
 
@@ -94,9 +97,13 @@ Json run_summary(const RunResult& run, const ScenarioSpec& spec) {
       {"succeeded", t.succeeded()},
       {"failed", t.failed()},
       {"failed_by_reason", outcome_counts(t)},
-      {"availability", t.requests ? Json(static_cast<double>(t.succeeded()) / static_cast<double>(t.requests)) : Json(nullptr)},
+      {"availability",
+       t.requests ? Json(static_cast<double>(t.succeeded()) / static_cast<double>(t.requests))
+                  : Json(nullptr)},
       {"latency_ms", latency_json(run.requests.latency(), spec.report.percentiles)},
-      {"attempts_per_request", t.requests ? Json(static_cast<double>(t.attempts) / static_cast<double>(t.requests)) : Json(nullptr)},
+      {"attempts_per_request",
+       t.requests ? Json(static_cast<double>(t.attempts) / static_cast<double>(t.requests))
+                  : Json(nullptr)},
       {"goodput_per_s", static_cast<double>(t.succeeded()) / measured_s},
       {"duplicate_effects", run.requests.duplicate_effects()},
       {"abandoned", run.requests.abandoned_requests()},
@@ -122,7 +129,9 @@ Json run_windows(const RunResult& run, const ScenarioSpec& spec) {
         {"failed", c.failed()},
         {"throughput_per_s", static_cast<double>(c.requests) / span},
         {"goodput_per_s", static_cast<double>(c.succeeded()) / span},
-        {"availability", c.requests ? Json(static_cast<double>(c.succeeded()) / static_cast<double>(c.requests)) : Json(nullptr)},
+        {"availability",
+         c.requests ? Json(static_cast<double>(c.succeeded()) / static_cast<double>(c.requests))
+                    : Json(nullptr)},
         {"p50_ms", w.latency.empty() ? Json(nullptr) : Json(ms(w.latency.quantile_ns(0.5)))},
         {"p99_ms", w.latency.empty() ? Json(nullptr) : Json(ms(w.latency.quantile_ns(0.99)))},
         {"attempts_sent", w.attempts_sent},
@@ -147,7 +156,8 @@ Json ci95_summary(const std::vector<Json>& summaries) {
     return interval(samples);
   };
   Json latency = Json::object();
-  for (const char* k : {"p50", "p90", "p99", "p999", "max", "mean"}) latency[k] = figure({"latency_ms", k});
+  for (const char* k : {"p50", "p90", "p99", "p999", "max", "mean"})
+    latency[k] = figure({"latency_ms", k});
   return {{"availability", figure({"availability"})},
           {"latency_ms", latency},
           {"attempts_per_request", figure({"attempts_per_request"})},
@@ -156,9 +166,10 @@ Json ci95_summary(const std::vector<Json>& summaries) {
 
 double student_t95(std::size_t dof) {
   // Two-sided 95 % (upper 0.975 quantile) of Student's t, from the standard table.
-  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                 2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                                 2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
   if (dof == 0) return std::nan("");
   if (dof <= 30) return table[dof - 1];
   if (dof <= 40) return 2.021;

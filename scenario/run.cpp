@@ -18,7 +18,9 @@ sim::LinkSpec to_link_spec(const LinkParams& p) {
   return {p.latency, p.loss.value, p.duplicate.value, p.bandwidth_bps, p.fifo};
 }
 
-sim::Time at(sim::Duration since_start) { return sim::Time::zero() + since_start; }
+sim::Time at(sim::Duration since_start) {
+  return sim::Time::zero() + since_start;
+}
 
 class Builder {
  public:
@@ -43,20 +45,23 @@ class Builder {
     for (std::size_t c = 0; c < spec_.components.size(); ++c)
       for (std::size_t r = 0; r < instances_[c].size(); ++r)
         for (const models::StateTimeline* t : instances_[c][r]->state_timelines())
-          out.push_back({spec_.components[c].name, spec_.components[c].node_names[r], t->name(), t->changes()});
+          out.push_back({spec_.components[c].name, spec_.components[c].node_names[r], t->name(),
+                         t->changes()});
     return out;
   }
 
   std::vector<ComponentFigures> figures() const {
     std::vector<ComponentFigures> out;
     for (std::size_t c = 0; c < spec_.components.size(); ++c) {
-      ComponentFigures cf{spec_.components[c].name, spec_.components[c].model, instances_[c].size(), {}};
+      ComponentFigures cf{
+          spec_.components[c].name, spec_.components[c].model, instances_[c].size(), {}};
       std::vector<std::vector<double>> values;
       for (const models::Model* m : instances_[c]) {
         models::Figures f;
         m->figures(f);
         for (const auto& item : f.items()) {
-          auto it = std::find_if(cf.figures.begin(), cf.figures.end(), [&](const models::Figure& x) { return x.name == item.name; });
+          auto it = std::find_if(cf.figures.begin(), cf.figures.end(),
+                                 [&](const models::Figure& x) { return x.name == item.name; });
           if (it == cf.figures.end()) {
             cf.figures.push_back(item);
             values.push_back({item.value});
@@ -68,10 +73,13 @@ class Builder {
       for (std::size_t i = 0; i < cf.figures.size(); ++i) {
         double combined = 0;
         for (double v : values[i]) {
-          if (cf.figures[i].combine == models::Combine::Max) combined = std::max(combined, v);
-          else combined += v;
+          if (cf.figures[i].combine == models::Combine::Max)
+            combined = std::max(combined, v);
+          else
+            combined += v;
         }
-        if (cf.figures[i].combine == models::Combine::Mean) combined /= static_cast<double>(values[i].size());
+        if (cf.figures[i].combine == models::Combine::Mean)
+          combined /= static_cast<double>(values[i].size());
         cf.figures[i].value = combined;
       }
       out.push_back(std::move(cf));
@@ -94,7 +102,8 @@ class Builder {
       net.set_zones(spec_.network.zone_names, std::move(matrix));
     }
     for (const auto& c : spec_.components)
-      for (std::size_t i = 0; i < c.node_names.size(); ++i) cluster_.add_node(c.node_names[i], c.node_zones[i]);
+      for (std::size_t i = 0; i < c.node_names.size(); ++i)
+        cluster_.add_node(c.node_names[i], c.node_zones[i]);
     for (const auto& s : spec_.network.switches) cluster_.add_node(s);
     for (const auto& l : spec_.network.links)
       for (const auto& from : expand_name(l.from, spec_))
@@ -107,7 +116,8 @@ class Builder {
     instances_.resize(spec_.components.size());
     for (std::size_t c = 0; c < spec_.components.size(); ++c) {
       const ComponentSpec& comp = spec_.components[c];
-      models::BuildContext context{cluster_, faults_, recorder_, comp.name, {}, at(spec_.warmup), at(spec_.duration), {}};
+      models::BuildContext context{cluster_, faults_,          recorder_,          comp.name,
+                                   {},       at(spec_.warmup), at(spec_.duration), {}};
       for (const auto& n : comp.node_names) context.nodes.push_back(node(n));
       context.resolve = [this](const models::ComponentRef& ref) {
         std::vector<sim::NodeId> nodes;
@@ -139,9 +149,13 @@ class Builder {
       }
       if (f.action == "cut" || (f.action == "degrade" && !f.from.empty())) {
         const auto link = cluster_.network().find_link(node(f.from), node(f.to));
-        if (!link) throw ScenarioError(spec_.file, {{f.path, "no link from \"" + f.from + "\" to \"" + f.to + "\" in network/links"}});
-        if (f.action == "cut") faults_.cut_link(at(f.at), *link, f.both_directions, f.lasting);
-        else faults_.degrade_link(at(f.at), *link, f.factor, f.loss, f.lasting);
+        if (!link)
+          throw ScenarioError(spec_.file, {{f.path, "no link from \"" + f.from + "\" to \"" + f.to +
+                                                        "\" in network/links"}});
+        if (f.action == "cut")
+          faults_.cut_link(at(f.at), *link, f.both_directions, f.lasting);
+        else
+          faults_.degrade_link(at(f.at), *link, f.factor, f.loss, f.lasting);
         continue;
       }
       if (f.action == "degrade" && f.targets.empty()) {
@@ -151,12 +165,18 @@ class Builder {
       for (std::size_t i = 0; i < f.targets.size(); ++i) {
         const sim::Time when = at(f.at + f.stagger * static_cast<std::int64_t>(i));
         const sim::NodeId n = node(f.targets[i]);
-        if (f.action == "crash") faults_.crash(when, n, f.lasting);
-        else if (f.action == "pause") faults_.pause(when, n, f.lasting);
-        else if (f.action == "slow") faults_.slow(when, n, f.factor, f.lasting);
-        else if (f.action == "degrade") faults_.degrade_node(when, n, f.factor, f.loss, f.lasting);
-        else if (f.action == "clock_step") faults_.clock_step(when, n, f.by);
-        else if (f.action == "clock_drift") faults_.clock_drift(when, n, f.ppm);
+        if (f.action == "crash")
+          faults_.crash(when, n, f.lasting);
+        else if (f.action == "pause")
+          faults_.pause(when, n, f.lasting);
+        else if (f.action == "slow")
+          faults_.slow(when, n, f.factor, f.lasting);
+        else if (f.action == "degrade")
+          faults_.degrade_node(when, n, f.factor, f.loss, f.lasting);
+        else if (f.action == "clock_step")
+          faults_.clock_step(when, n, f.by);
+        else if (f.action == "clock_drift")
+          faults_.clock_drift(when, n, f.ppm);
       }
     }
   }
@@ -165,9 +185,11 @@ class Builder {
     auto& targets = load_targets_.emplace_back();
     for (std::size_t c = 0; c < spec_.components.size(); ++c)
       for (const auto& t : f.targets)
-        if (spec_.components[c].name == t) targets.insert(targets.end(), instances_[c].begin(), instances_[c].end());
+        if (spec_.components[c].name == t)
+          targets.insert(targets.end(), instances_[c].begin(), instances_[c].end());
     cluster_.sim().schedule_at(at(f.at), LoadSpike{this, &targets, &f, false});
-    if (f.lasting) cluster_.sim().schedule_at(at(f.at + *f.lasting), LoadSpike{this, &targets, &f, true});
+    if (f.lasting)
+      cluster_.sim().schedule_at(at(f.at + *f.lasting), LoadSpike{this, &targets, &f, true});
   }
 
   struct LoadSpike {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "models/figures.hpp"
-#include "models/state_timeline.hpp"
 #include "models/request_recorder.hpp"
+#include "models/state_timeline.hpp"
 #include "scenario/scenario.hpp"
 #include "sim/cluster.hpp"
 #include "sim/faults.hpp"

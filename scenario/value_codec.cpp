@@ -15,13 +15,16 @@ std::string number_text(double v) {
 
 std::string limits_text(const models::Limits& limits, const char* unit = "") {
   const bool has_min = std::isfinite(limits.min), has_max = std::isfinite(limits.max);
-  if (has_min && has_max) return " in [" + number_text(limits.min) + unit + ", " + number_text(limits.max) + unit + "]";
+  if (has_min && has_max)
+    return " in [" + number_text(limits.min) + unit + ", " + number_text(limits.max) + unit + "]";
   if (has_min) return " >= " + number_text(limits.min) + unit;
   if (has_max) return " <= " + number_text(limits.max) + unit;
   return "";
 }
 
-bool within(double v, const models::Limits& limits) { return v >= limits.min && v <= limits.max; }
+bool within(double v, const models::Limits& limits) {
+  return v >= limits.min && v <= limits.max;
+}
 
 bool fail(std::string& problem, const std::string& expected, const Json& got) {
   problem = "expected " + expected + ", got " + shown(got);
@@ -86,10 +89,12 @@ bool read_value(const Json& in, bool& out, const models::Limits&, std::string& p
   return true;
 }
 
-bool read_value(const Json& in, std::int64_t& out, const models::Limits& limits, std::string& problem) {
+bool read_value(const Json& in, std::int64_t& out, const models::Limits& limits,
+                std::string& problem) {
   if (!in.is_number_integer()) return fail(problem, "an integer" + limits_text(limits), in);
   const auto v = in.get<std::int64_t>();
-  if (!within(static_cast<double>(v), limits)) return fail(problem, "an integer" + limits_text(limits), in);
+  if (!within(static_cast<double>(v), limits))
+    return fail(problem, "an integer" + limits_text(limits), in);
   out = v;
   return true;
 }
@@ -105,12 +110,14 @@ bool read_value(const Json& in, int& out, const models::Limits& limits, std::str
 }
 
 bool read_value(const Json& in, double& out, const models::Limits& limits, std::string& problem) {
-  if (!in.is_number() || !within(in.get<double>(), limits)) return fail(problem, "a number" + limits_text(limits), in);
+  if (!in.is_number() || !within(in.get<double>(), limits))
+    return fail(problem, "a number" + limits_text(limits), in);
   out = in.get<double>();
   return true;
 }
 
-bool read_value(const Json& in, sim::Duration& out, const models::Limits& limits, std::string& problem) {
+bool read_value(const Json& in, sim::Duration& out, const models::Limits& limits,
+                std::string& problem) {
   if (!in.is_string()) return fail(problem, "a duration like \"10ms\"", in);
   try {
     out = sim::parse_duration(in.get<std::string>());
@@ -121,18 +128,21 @@ bool read_value(const Json& in, sim::Duration& out, const models::Limits& limits
   const double ns = static_cast<double>(out.ns());
   if (ns < limits.min) {
     problem = "expected a duration " +
-              (limits.min > 0 ? std::string("greater than zero") : ">= " + sim::format_duration(sim::duration_from_ns(limits.min))) +
+              (limits.min > 0 ? std::string("greater than zero")
+                              : ">= " + sim::format_duration(sim::duration_from_ns(limits.min))) +
               ", got " + shown(in);
     return false;
   }
   if (ns > limits.max) {
-    problem = "expected a duration <= " + sim::format_duration(sim::duration_from_ns(limits.max)) + ", got " + shown(in);
+    problem = "expected a duration <= " + sim::format_duration(sim::duration_from_ns(limits.max)) +
+              ", got " + shown(in);
     return false;
   }
   return true;
 }
 
-bool read_value(const Json& in, models::Rate& out, const models::Limits& limits, std::string& problem) {
+bool read_value(const Json& in, models::Rate& out, const models::Limits& limits,
+                std::string& problem) {
   if (!in.is_string()) return fail(problem, "a rate like \"2000/s\"", in);
   try {
     out.per_second = sim::parse_rate(in.get<std::string>(), limits.min <= 0);
@@ -140,11 +150,13 @@ bool read_value(const Json& in, models::Rate& out, const models::Limits& limits,
     problem = e.what();
     return false;
   }
-  if (!within(out.per_second, limits)) return fail(problem, "a rate" + limits_text(limits, "/s"), in);
+  if (!within(out.per_second, limits))
+    return fail(problem, "a rate" + limits_text(limits, "/s"), in);
   return true;
 }
 
-bool read_value(const Json& in, models::Probability& out, const models::Limits&, std::string& problem) {
+bool read_value(const Json& in, models::Probability& out, const models::Limits&,
+                std::string& problem) {
   if (!in.is_number() || in.get<double>() < 0 || in.get<double>() > 1)
     return fail(problem, "a probability in [0, 1]", in);
   out.value = in.get<double>();
@@ -157,13 +169,16 @@ bool read_value(const Json& in, std::string& out, const models::Limits&, std::st
   return true;
 }
 
-bool read_value(const Json& in, models::ComponentRef& out, const models::Limits&, std::string& problem) {
-  if (!in.is_string() || in.get<std::string>().empty()) return fail(problem, "the name of a component", in);
+bool read_value(const Json& in, models::ComponentRef& out, const models::Limits&,
+                std::string& problem) {
+  if (!in.is_string() || in.get<std::string>().empty())
+    return fail(problem, "the name of a component", in);
   out.name = in.get<std::string>();
   return true;
 }
 
-bool read_value(const Json& in, sim::Distribution& out, const models::Limits& limits, std::string& problem) {
+bool read_value(const Json& in, sim::Distribution& out, const models::Limits& limits,
+                std::string& problem) {
   if (in.is_string()) {  // shorthand: a constant duration
     sim::Duration d;
     if (!read_value(in, d, limits, problem)) return false;
@@ -171,29 +186,34 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
     return true;
   }
   const std::string expected =
-      "a duration like \"5ms\" or a distribution like {\"dist\": \"exponential\", \"mean\": \"5ms\"}";
-  if (!in.is_object() || !in.contains("dist") || !in.at("dist").is_string()) return fail(problem, expected, in);
+      "a duration like \"5ms\" or a distribution like {\"dist\": \"exponential\", \"mean\": "
+      "\"5ms\"}";
+  if (!in.is_object() || !in.contains("dist") || !in.at("dist").is_string())
+    return fail(problem, expected, in);
   const std::string kind = in.at("dist").get<std::string>();
   try {
     double a = 0, b = 0;
     if (kind == "constant") {
-      if (!only_keys(in, {"dist", "value"}, problem) || !read_duration_ns(in, "value", a, problem)) return false;
+      if (!only_keys(in, {"dist", "value"}, problem) || !read_duration_ns(in, "value", a, problem))
+        return false;
       out = sim::Distribution::constant(a);
     } else if (kind == "uniform") {
-      if (!only_keys(in, {"dist", "low", "high"}, problem) || !read_duration_ns(in, "low", a, problem) ||
-          !read_duration_ns(in, "high", b, problem))
+      if (!only_keys(in, {"dist", "low", "high"}, problem) ||
+          !read_duration_ns(in, "low", a, problem) || !read_duration_ns(in, "high", b, problem))
         return false;
       out = sim::Distribution::uniform(a, b);
     } else if (kind == "exponential") {
-      if (!only_keys(in, {"dist", "mean"}, problem) || !read_duration_ns(in, "mean", a, problem)) return false;
+      if (!only_keys(in, {"dist", "mean"}, problem) || !read_duration_ns(in, "mean", a, problem))
+        return false;
       out = sim::Distribution::exponential(a);
     } else if (kind == "normal") {
-      if (!only_keys(in, {"dist", "mean", "stddev"}, problem) || !read_duration_ns(in, "mean", a, problem) ||
-          !read_duration_ns(in, "stddev", b, problem))
+      if (!only_keys(in, {"dist", "mean", "stddev"}, problem) ||
+          !read_duration_ns(in, "mean", a, problem) || !read_duration_ns(in, "stddev", b, problem))
         return false;
       out = sim::Distribution::normal(a, b);
     } else if (kind == "lognormal") {
-      if (!only_keys(in, {"dist", "median", "p99", "sigma"}, problem) || !read_duration_ns(in, "median", a, problem))
+      if (!only_keys(in, {"dist", "median", "p99", "sigma"}, problem) ||
+          !read_duration_ns(in, "median", a, problem))
         return false;
       if (in.contains("p99") == in.contains("sigma")) {
         problem = "lognormal needs \"median\" and exactly one of \"p99\" or \"sigma\"";
@@ -211,14 +231,16 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
         out = sim::Distribution::lognormal(std::log(a), b);
       }
     } else if (kind == "pareto" || kind == "weibull") {
-      if (!only_keys(in, {"dist", "scale", "shape"}, problem) || !read_duration_ns(in, "scale", a, problem) ||
-          !read_number(in, "shape", b, problem))
+      if (!only_keys(in, {"dist", "scale", "shape"}, problem) ||
+          !read_duration_ns(in, "scale", a, problem) || !read_number(in, "shape", b, problem))
         return false;
       out = kind == "pareto" ? sim::Distribution::pareto(a, b) : sim::Distribution::weibull(a, b);
     } else if (kind == "mixture") {
       if (!only_keys(in, {"dist", "parts"}, problem)) return false;
       if (!in.contains("parts") || !in.at("parts").is_array() || in.at("parts").empty()) {
-        problem = "mixture: expected \"parts\": a non-empty array of distributions with a \"weight\" each";
+        problem =
+            "mixture: expected \"parts\": a non-empty array of distributions with a \"weight\" "
+            "each";
         return false;
       }
       std::vector<std::pair<double, sim::Distribution>> parts;
@@ -227,7 +249,8 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
         double weight = 0;
         std::string inner;
         if (!part.is_object() || !read_number(part, "weight", weight, inner)) {
-          problem = "parts/" + std::to_string(i) + ": " + (inner.empty() ? "expected an object with a \"weight\"" : inner);
+          problem = "parts/" + std::to_string(i) + ": " +
+                    (inner.empty() ? "expected an object with a \"weight\"" : inner);
           return false;
         }
         part.erase("weight");
@@ -242,12 +265,15 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
     } else if (kind == "empirical") {
       if (!only_keys(in, {"dist", "values", "cdf"}, problem)) return false;
       if (in.contains("values") == in.contains("cdf")) {
-        problem = "empirical needs exactly one of \"values\" (a list of durations) or \"cdf\" (a list of [duration, probability])";
+        problem =
+            "empirical needs exactly one of \"values\" (a list of durations) or \"cdf\" (a list of "
+            "[duration, probability])";
         return false;
       }
       if (in.contains("values")) {
         std::vector<double> values;
-        if (!in.at("values").is_array() || in.at("values").empty()) return fail(problem, "\"values\": a non-empty list of durations", in.at("values"));
+        if (!in.at("values").is_array() || in.at("values").empty())
+          return fail(problem, "\"values\": a non-empty list of durations", in.at("values"));
         for (std::size_t i = 0; i < in.at("values").size(); ++i) {
           sim::Duration d;
           std::string inner;
@@ -261,12 +287,15 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
       } else {
         std::vector<std::pair<double, double>> points;
         const Json& cdf = in.at("cdf");
-        if (!cdf.is_array() || cdf.empty()) return fail(problem, "\"cdf\": a non-empty list of [duration, probability]", cdf);
+        if (!cdf.is_array() || cdf.empty())
+          return fail(problem, "\"cdf\": a non-empty list of [duration, probability]", cdf);
         for (std::size_t i = 0; i < cdf.size(); ++i) {
           sim::Duration d;
           std::string inner;
-          if (!cdf[i].is_array() || cdf[i].size() != 2 || !read_value(cdf[i][0], d, {}, inner) || !cdf[i][1].is_number()) {
-            problem = "cdf/" + std::to_string(i) + ": expected [duration, probability]" + (inner.empty() ? "" : " (" + inner + ")");
+          if (!cdf[i].is_array() || cdf[i].size() != 2 || !read_value(cdf[i][0], d, {}, inner) ||
+              !cdf[i][1].is_number()) {
+            problem = "cdf/" + std::to_string(i) + ": expected [duration, probability]" +
+                      (inner.empty() ? "" : " (" + inner + ")");
             return false;
           }
           points.emplace_back(static_cast<double>(d.ns()), cdf[i][1].get<double>());
@@ -275,7 +304,8 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
       }
     } else {
       problem = "unknown distribution \"" + kind +
-                "\" (known: constant, uniform, exponential, normal, lognormal, pareto, weibull, mixture, empirical)";
+                "\" (known: constant, uniform, exponential, normal, lognormal, pareto, weibull, "
+                "mixture, empirical)";
       return false;
     }
   } catch (const std::invalid_argument& e) {
@@ -289,15 +319,33 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
   return true;
 }
 
-Json write_value(bool v) { return v; }
-Json write_value(int v) { return v; }
-Json write_value(std::int64_t v) { return v; }
-Json write_value(double v) { return v; }
-Json write_value(sim::Duration v) { return sim::format_duration(v); }
-Json write_value(const models::Rate& v) { return sim::format_rate(v.per_second); }
-Json write_value(const models::Probability& v) { return v.value; }
-Json write_value(const std::string& v) { return v; }
-Json write_value(const models::ComponentRef& v) { return v.name; }
+Json write_value(bool v) {
+  return v;
+}
+Json write_value(int v) {
+  return v;
+}
+Json write_value(std::int64_t v) {
+  return v;
+}
+Json write_value(double v) {
+  return v;
+}
+Json write_value(sim::Duration v) {
+  return sim::format_duration(v);
+}
+Json write_value(const models::Rate& v) {
+  return sim::format_rate(v.per_second);
+}
+Json write_value(const models::Probability& v) {
+  return v.value;
+}
+Json write_value(const std::string& v) {
+  return v;
+}
+Json write_value(const models::ComponentRef& v) {
+  return v.name;
+}
 
 Json write_value(const sim::Distribution& v) {
   auto dur = [](double ns) { return sim::format_duration(sim::duration_from_ns(ns)); };
@@ -305,13 +353,20 @@ Json write_value(const sim::Distribution& v) {
       [&](const auto& f) -> Json {
         using F = std::decay_t<decltype(f)>;
         using D = sim::Distribution;
-        if constexpr (std::is_same_v<F, D::Constant>) return Json{{"dist", "constant"}, {"value", dur(f.value)}};
-        else if constexpr (std::is_same_v<F, D::Uniform>) return Json{{"dist", "uniform"}, {"low", dur(f.low)}, {"high", dur(f.high)}};
-        else if constexpr (std::is_same_v<F, D::Exponential>) return Json{{"dist", "exponential"}, {"mean", dur(f.mean)}};
-        else if constexpr (std::is_same_v<F, D::Normal>) return Json{{"dist", "normal"}, {"mean", dur(f.mean)}, {"stddev", dur(f.stddev)}};
-        else if constexpr (std::is_same_v<F, D::LogNormal>) return Json{{"dist", "lognormal"}, {"median", dur(std::exp(f.mu))}, {"sigma", f.sigma}};
-        else if constexpr (std::is_same_v<F, D::Pareto>) return Json{{"dist", "pareto"}, {"scale", dur(f.scale)}, {"shape", f.shape}};
-        else if constexpr (std::is_same_v<F, D::Weibull>) return Json{{"dist", "weibull"}, {"scale", dur(f.scale)}, {"shape", f.shape}};
+        if constexpr (std::is_same_v<F, D::Constant>)
+          return Json{{"dist", "constant"}, {"value", dur(f.value)}};
+        else if constexpr (std::is_same_v<F, D::Uniform>)
+          return Json{{"dist", "uniform"}, {"low", dur(f.low)}, {"high", dur(f.high)}};
+        else if constexpr (std::is_same_v<F, D::Exponential>)
+          return Json{{"dist", "exponential"}, {"mean", dur(f.mean)}};
+        else if constexpr (std::is_same_v<F, D::Normal>)
+          return Json{{"dist", "normal"}, {"mean", dur(f.mean)}, {"stddev", dur(f.stddev)}};
+        else if constexpr (std::is_same_v<F, D::LogNormal>)
+          return Json{{"dist", "lognormal"}, {"median", dur(std::exp(f.mu))}, {"sigma", f.sigma}};
+        else if constexpr (std::is_same_v<F, D::Pareto>)
+          return Json{{"dist", "pareto"}, {"scale", dur(f.scale)}, {"shape", f.shape}};
+        else if constexpr (std::is_same_v<F, D::Weibull>)
+          return Json{{"dist", "weibull"}, {"scale", dur(f.scale)}, {"shape", f.shape}};
         else if constexpr (std::is_same_v<F, D::Mixture>) {
           Json parts = Json::array();
           double previous = 0;
@@ -335,22 +390,43 @@ Json write_value(const sim::Distribution& v) {
       v.form());
 }
 
-const char* type_name(const bool&) { return "boolean"; }
-const char* type_name(const int&) { return "integer"; }
-const char* type_name(const std::int64_t&) { return "integer"; }
-const char* type_name(const double&) { return "number"; }
-const char* type_name(const sim::Duration&) { return "duration"; }
-const char* type_name(const models::Rate&) { return "rate"; }
-const char* type_name(const models::Probability&) { return "probability"; }
-const char* type_name(const std::string&) { return "string"; }
-const char* type_name(const models::ComponentRef&) { return "component"; }
-const char* type_name(const sim::Distribution&) { return "distribution"; }
+const char* type_name(const bool&) {
+  return "boolean";
+}
+const char* type_name(const int&) {
+  return "integer";
+}
+const char* type_name(const std::int64_t&) {
+  return "integer";
+}
+const char* type_name(const double&) {
+  return "number";
+}
+const char* type_name(const sim::Duration&) {
+  return "duration";
+}
+const char* type_name(const models::Rate&) {
+  return "rate";
+}
+const char* type_name(const models::Probability&) {
+  return "probability";
+}
+const char* type_name(const std::string&) {
+  return "string";
+}
+const char* type_name(const models::ComponentRef&) {
+  return "component";
+}
+const char* type_name(const sim::Distribution&) {
+  return "distribution";
+}
 
 bool read_bandwidth(const Json& in, double& bits_per_second, std::string& problem) {
   if (!in.is_string()) return fail(problem, "a bandwidth like \"1Gbit/s\" or \"125MB/s\"", in);
   const std::string text = in.get<std::string>();
   static const std::pair<const char*, double> units[] = {
-      {"Gbit/s", 1e9}, {"Mbit/s", 1e6}, {"kbit/s", 1e3}, {"bit/s", 1}, {"GB/s", 8e9}, {"MB/s", 8e6}, {"kB/s", 8e3}, {"B/s", 8}};
+      {"Gbit/s", 1e9}, {"Mbit/s", 1e6}, {"kbit/s", 1e3}, {"bit/s", 1},
+      {"GB/s", 8e9},   {"MB/s", 8e6},   {"kB/s", 8e3},   {"B/s", 8}};
   for (const auto& [suffix, scale] : units) {
     const std::string s(suffix);
     if (text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) {

@@ -16,6 +16,7 @@
 #include "models/open_loop_client.hpp"
 #include "models/server.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
 using models::ClosedLoopClient;
@@ -259,4 +260,24 @@ TEST_CASE("closed loop: a timeout ends the wait like an answer does") {
   // at 970ms, is still waiting).
   CHECK(h.recorder.totals().requests == 16);
   CHECK(h.recorder.totals().by_outcome[static_cast<int>(Outcome::Timeout)] == 16);
+}
+
+TEST_CASE("clients and server: the steady state allocates nothing per request") {
+  dsimtest::ModelHarness h(9, at_ms(100), at_ms(3000));
+  models::ServerConfig server;
+  server.workers = 2;
+  h.build<models::Server>("server", 2, server);
+  auto open = open_loop(1500, models::ArrivalKind::Poisson);
+  open.call.timeout = 3_ms;  // some time out: the timeout path runs too
+  h.build<OpenLoopClient>("open", 2, open);
+  ClosedLoopClientConfig closed;
+  closed.call.target.name = "server";
+  h.build<ClosedLoopClient>("closed", 1, closed);
+  h.cluster.start();
+  h.sim.run_until(at_ms(1000));  // tables and queues reach their working size
+  const std::uint64_t before = allocation_count();
+  const std::uint64_t events = h.sim.run_until(at_ms(3000));
+  CHECK(allocation_count() - before == 0);
+  CHECK(events > 20'000);
+  CHECK(h.recorder.totals().by_outcome[static_cast<int>(Outcome::Timeout)] > 0);
 }

@@ -68,9 +68,9 @@ void send_at(Cluster& c, Time at, NodeId from, NodeId to, std::uint64_t value) {
 struct Seen {
   enum class Kind { Start, Message, Timer, Crash };
   Kind kind;
-  Time at;                 // true time
-  std::uint64_t value;     // the Note's value, or the timer tag's value
-  NodeId from = kNoNode;   // messages only
+  Time at;                // true time
+  std::uint64_t value;    // the Note's value, or the timer tag's value
+  NodeId from = kNoNode;  // messages only
   friend bool operator==(const Seen&, const Seen&) = default;
 };
 
@@ -132,8 +132,12 @@ TEST_CASE("cluster: a message arrives after its link's latency with its payload,
   Cluster c(s);
   const NodeId a = c.add_node("a");
   const NodeId b = c.add_node("b");
-  SECTION("over an explicit link") { c.network().add_link(a, b, constant_link(3_ms)); }
-  SECTION("over the default link") { c.network().set_default_link(constant_link(3_ms)); }
+  SECTION("over an explicit link") {
+    c.network().add_link(a, b, constant_link(3_ms));
+  }
+  SECTION("over the default link") {
+    c.network().set_default_link(constant_link(3_ms));
+  }
   attach<Recorder>(c, a);
   Recorder& rb = attach<Recorder>(c, b);
   c.start();
@@ -380,7 +384,8 @@ TEST_CASE("cluster: FIFO links keep send order end to end, over one hop and over
   Recorder& rec = attach<Recorder>(c, to);
   c.start();
   constexpr int kMessages = 500;
-  for (int i = 0; i < kMessages; ++i) send_at(c, at_us(10 * i), a, to, static_cast<std::uint64_t>(i));
+  for (int i = 0; i < kMessages; ++i)
+    send_at(c, at_us(10 * i), a, to, static_cast<std::uint64_t>(i));
   s.run();
 
   const std::vector<std::uint64_t> got = rec.values(Seen::Kind::Message);
@@ -423,7 +428,8 @@ class Stateful : public Process {
 };
 }  // namespace
 
-TEST_CASE("cluster: a crash loses volatile state and timers; a restart starts again, durable kept") {
+TEST_CASE(
+    "cluster: a crash loses volatile state and timers; a restart starts again, durable kept") {
   Simulator s(1);
   Cluster c(s);
   const NodeId a = c.add_node("a");
@@ -466,7 +472,7 @@ TEST_CASE("cluster: an old incarnation's timer never fires, even when it falls a
   Cluster c(s);
   const NodeId b = c.add_node("b");
   Stateful& p = attach<Stateful>(c, b, 50_ms);
-  c.start();                                             // timer due at 50 ms
+  c.start();  // timer due at 50 ms
   s.schedule_at(at_ms(5), [&] { c.crash(b); });
   s.schedule_at(at_ms(10), [&] { c.restart(b); });  // new timer due at 60 ms
   s.run();
@@ -520,9 +526,8 @@ TEST_CASE("cluster: a paused node's messages and timers wait and run in arrival 
 
   s.run();
   const std::vector<Seen> expected{
-      msg(at_ms(6), 1, a),   msg(at_ms(30), 2, a),  timer(at_ms(30), 100),
-      msg(at_ms(30), 3, a),  timer(at_ms(30), 200), timer(at_ms(30), 300),
-      msg(at_ms(30), 4, a),  timer(at_ms(40), 400)};
+      msg(at_ms(6), 1, a),   msg(at_ms(30), 2, a),  timer(at_ms(30), 100), msg(at_ms(30), 3, a),
+      timer(at_ms(30), 200), timer(at_ms(30), 300), msg(at_ms(30), 4, a),  timer(at_ms(40), 400)};
   CHECK(std::vector<Seen>(rb.seen.begin() + 1, rb.seen.end()) == expected);
   CHECK(c.messages_in_flight() == 0);
 }
@@ -570,7 +575,8 @@ class Canceller : public Process {
 };
 }  // namespace
 
-TEST_CASE("cluster: cancelling from a held timer's handler: pending ones stop, run ones say false") {
+TEST_CASE(
+    "cluster: cancelling from a held timer's handler: pending ones stop, run ones say false") {
   Simulator s(1);
   Cluster c(s);
   const NodeId b = c.add_node("b");
@@ -632,8 +638,8 @@ TEST_CASE("cluster: a handler run on resume may crash its own node; the rest sta
   SelfCrasher& p = attach<SelfCrasher>(c, b);
   c.start();
   s.schedule_at(at_ms(1), [&] { c.pause(b); });
-  send_at(c, at_ms(2), a, b, 1);                    // held before the timer (due at 5 ms)
-  send_at(c, at_ms(6), a, b, 9);                    // held behind the timer
+  send_at(c, at_ms(2), a, b, 1);                   // held before the timer (due at 5 ms)
+  send_at(c, at_ms(6), a, b, 9);                   // held behind the timer
   s.schedule_at(at_ms(10), [&] { c.resume(b); });  // 1 runs, the timer crashes b, 9 is lost
   s.schedule_at(at_ms(20), [&] { c.restart(b); });
   s.schedule_at(at_ms(21), [&] { c.pause(b); });
@@ -667,7 +673,9 @@ class Gossiper : public Process {
   void on_crash(Node&) override { best = 0; }
 
  private:
-  static void next(Node& n) { n.set_timer(Duration::nanoseconds(1 + n.rng().below(2'000'000)), {}); }
+  static void next(Node& n) {
+    n.set_timer(Duration::nanoseconds(1 + n.rng().below(2'000'000)), {});
+  }
 };
 
 struct GossipOutcome {
@@ -679,7 +687,8 @@ GossipOutcome run_gossip(std::uint64_t seed) {
   Simulator s(seed);
   Cluster c(s);
   std::vector<Gossiper*> nodes;
-  for (int i = 0; i < 8; ++i) nodes.push_back(&attach<Gossiper>(c, c.add_node("g" + std::to_string(i))));
+  for (int i = 0; i < 8; ++i)
+    nodes.push_back(&attach<Gossiper>(c, c.add_node("g" + std::to_string(i))));
   LinkSpec spec;
   spec.latency = Distribution::uniform(0.5e6, 3e6);
   spec.loss = 0.05;
@@ -704,7 +713,8 @@ GossipOutcome run_gossip(std::uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("cluster: a gossip run with loss, duplication, a partition and a crash is deterministic") {
+TEST_CASE(
+    "cluster: a gossip run with loss, duplication, a partition and a crash is deterministic") {
   const GossipOutcome first = run_gossip(2024);
   const GossipOutcome again = run_gossip(2024);
   const GossipOutcome other = run_gossip(2025);

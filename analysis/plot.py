@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""Plots from dsim reports (docs/report-format.md); never re-runs a simulation.
+
+  plot.py p99 REPORT.json [REPORT.json ...] [-o out.png]    p99 per variant, 95 % CI, p50/p99.9
+  plot.py cdf REPORT.json [REPORT.json ...] [-o out.png]    latency tail, log-log 1 - CDF
+  plot.py timeline REPORT.json [-o out.png]                 windows over simulated time
+  plot.py availability REPORT.json [...] [-o out.png]       availability in nines, downtime/30 days
+
+PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
+first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
+one-line error on stderr and exit status 2; see analysis/README.md.
+"""
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import report as reports  # noqa: E402  (after the path: the modules live beside this script)
+
+PROG = "plot.py"
+FORMATS = ("png", "svg", "pdf")
+KINDS = {
+    "p99": "p99 latency per variant: bars with 95 % CI across seeds, p50 and p99.9 markers",
+    "cdf": "latency per variant as a complementary CDF (1 - F) on log-log axes",
+    "timeline": "throughput, errors, p99 and availability per window over simulated time",
+    "availability": "availability per variant in nines, with the downtime per 30 days",
+}
+
+
+class UsageError(Exception):
+    """A bad output path or format: reported like bad input (exit status 2)."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog=PROG, description="Plots from dsim JSON reports.")
+    commands = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, help_text in KINDS.items():
+        command = commands.add_parser(kind, help=help_text, description=help_text)
+        if kind == "timeline":
+            command.add_argument("reports", nargs=1, metavar="REPORT.json")
+        else:
+            command.add_argument("reports", nargs="+", metavar="REPORT.json")
+        command.add_argument("-o", "--output", metavar="FILE",
+                             help="the figure to write (.png, .svg or .pdf); default: beside the first report, "
+                                  f"<report stem>.{kind}.png")
+        command.add_argument("--format", choices=FORMATS, help="image format (default: from -o, else png)")
+        if kind == "p99":
+            command.add_argument("--scale", choices=("auto", "linear", "log"), default="auto",
+                                 help="latency axis (auto: log when p99.9 / p50 spans more than 30x)")
+    return parser.parse_args(argv)
+
+
+def output_path(args):
+    """(path, format) of the figure to write."""
+    fmt = args.format
+    if args.output is None:
+        first = Path(args.reports[0])
+        fmt = fmt or "png"
+        return first.parent / f"{reports.stem(first)}.{args.kind}.{fmt}", fmt
+    path = Path(args.output)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        if fmt and fmt != suffix:
+            raise UsageError(f"{path}: the extension says {suffix} but --format says {fmt}")
+        return path, suffix
+    if not suffix:
+        fmt = fmt or "png"
+        return path.with_name(f"{path.name}.{fmt}"), fmt
+    if fmt:
+        return path, fmt
+    raise UsageError(f'{path}: unknown image format ".{suffix}" (use .png, .svg or .pdf, or --format)')
+
+
+def group_labels(loaded):
+    """The reports' scenario names, made distinct with the file name where two are equal."""
+    names = [r.name for r in loaded]
+    labels = []
+    for r in loaded:
+        if names.count(r.name) == 1:
+            labels.append(r.name)
+        else:
+            stems = [str(x.path) for x in loaded if x.name == r.name]
+            file = r.path.name if len({Path(s).name for s in stems}) == len(stems) else str(r.path)
+            labels.append(f"{r.name} ({file})")
+    return labels
+
+
+class InputError(Exception):
+    """Bad input in one file: (file, message)."""
+
+
+def checked(path, step):
+    """step(), with a ReportError turned into an InputError that names the file."""
+    try:
+        return step()
+    except reports.ReportError as error:
+        raise InputError(path, str(error)) from None
+
+
+def plot(args):
+    path, fmt = output_path(args)
+    loaded = [checked(p, lambda p=p: reports.load(p)) for p in args.reports]
+    # Each kind is the module of the same name; it imports matplotlib, so only now, once the
+    # arguments and files are known to be good.
+    module = importlib.import_module(args.kind)
+    extracted = [checked(r.path, lambda r=r: module.extract(r)) for r in loaded]
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: cannot write (no directory {path.parent})")
+    if args.kind == "timeline":
+        fig = module.draw(extracted[0])
+    else:
+        seeds = [r.seeds() for r in loaded]
+        extra = {"scale": args.scale} if args.kind == "p99" else {}
+        fig = module.draw(extracted, group_labels(loaded), seeds, **extra)
+    import figure
+
+    try:
+        figure.save(fig, path, fmt)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write ({error.strerror or error})") from None
+    return path
+
+
+def one_line(text):
+    return " ".join(str(text).split())
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        path = plot(args)
+    except InputError as error:
+        file, message = error.args
+        print(f"{PROG}: {one_line(file)}: {one_line(message)}", file=sys.stderr)
+        return 2
+    except UsageError as error:
+        print(f"{PROG}: {one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug here, not bad input: still one line, status 1
+        print(f"{PROG}: internal error: {type(error).__name__}: {one_line(error)}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

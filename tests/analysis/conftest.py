@@ -1,0 +1,71 @@
+"""Fixtures of the analysis tests: reports to plot, and a runner for analysis/plot.py.
+
+Two sources of reports: `sample_report` builds one in Python (sample_report.py, always there),
+`dsim_report` runs the real simulator when DSIM_BINARY names it (skipped only when unset).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sample_report
+
+REPO = Path(__file__).resolve().parents[2]
+ANALYSIS = REPO / "analysis"
+PLOT = ANALYSIS / "plot.py"
+DSIM_SCENARIO = REPO / "scenarios" / "mm1.json"
+
+sys.path.insert(0, str(ANALYSIS))  # the unit tests import the plot modules
+
+
+def run_plot(*args, cwd=None):
+    """Runs plot.py with this interpreter (the one with matplotlib); returns CompletedProcess."""
+    return subprocess.run([sys.executable, str(PLOT), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def write_report(directory, data, name="breaker-demo"):
+    path = Path(directory) / f"{name}.report.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+@pytest.fixture
+def sample_report_path(tmp_path):
+    """A report in the documented format: 2 variants x 2 seeds, windows with nulls, three faults
+    (one open-ended), a circuit-breaker state timeline and latency histograms."""
+    return write_report(tmp_path, sample_report.make_report())
+
+
+@pytest.fixture(scope="session")
+def dsim_report_path(tmp_path_factory):
+    """A report written by the real dsim: `$DSIM_BINARY run scenarios/mm1.json --seeds 2`."""
+    binary = os.environ.get("DSIM_BINARY")
+    if not binary:
+        pytest.skip("DSIM_BINARY is not set: no report from the real simulator")
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        pytest.fail(f"DSIM_BINARY={binary} is not an executable file")
+    if not DSIM_SCENARIO.is_file():
+        pytest.fail(f"DSIM_BINARY is set but the scenario {DSIM_SCENARIO} does not exist")
+    out = tmp_path_factory.mktemp("dsim")
+    command = [binary, "run", str(DSIM_SCENARIO), "--seeds", "2", "--out", str(out), "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
+    written = sorted(out.glob("*.report.json"))
+    if len(written) != 1:
+        pytest.fail(f"{' '.join(command)} wrote {len(written)} *.report.json files in {out}, expected 1: "
+                    f"{sorted(p.name for p in out.iterdir())}")
+    return written[0]
+
+
+@pytest.fixture(params=["sample", "dsim"])
+def any_report_path(request):
+    """Each plot test runs on the Python-built report and on one from the real dsim."""
+    if request.param == "sample":
+        return request.getfixturevalue("sample_report_path")
+    return request.getfixturevalue("dsim_report_path")

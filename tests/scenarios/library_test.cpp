@@ -1,0 +1,65 @@
+// Every scenario of the library loads, runs, is deterministic (two runs, one fingerprint), and
+// keeps the fingerprint recorded in tests/scenarios/fingerprints.json, so that any change of
+// behaviour shows up in review. After an intended change, regenerate the table with
+//   DSIM_UPDATE_FINGERPRINTS=1 build/tests/scenarios_tests "[library]"
+// and explain the change in the commit.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "scenario/run.hpp"
+#include "scenario/scenario.hpp"
+#include "tests/scenarios/dsim_process.hpp"
+
+namespace {
+
+const std::filesystem::path kLibrary = std::filesystem::path(DSIM_SOURCE_DIR) / "scenarios";
+const std::filesystem::path kTable =
+    std::filesystem::path(DSIM_SOURCE_DIR) / "tests/scenarios/fingerprints.json";
+
+std::vector<std::filesystem::path> library_files() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(kLibrary))
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+TEST_CASE("every library scenario runs deterministically and keeps its fingerprint", "[library]") {
+  const bool update = std::getenv("DSIM_UPDATE_FINGERPRINTS") != nullptr;
+  scenario::Json expected = std::filesystem::exists(kTable)
+                                ? scenario::Json::parse(test::slurp(kTable))
+                                : scenario::Json::object();
+  scenario::Json actual = scenario::Json::object();
+  const auto files = library_files();
+  REQUIRE_FALSE(files.empty());
+  for (const auto& path : files) {
+    const std::string name = path.filename().string();
+    INFO("scenario " << name);
+    const scenario::ScenarioFile file = scenario::load_scenario_file(path.string());
+    CHECK(file.description.size() >= 80);  // each scenario states its lesson
+    for (const auto& variant : file.variants) {
+      INFO("variant " << variant.variant);
+      const std::uint64_t seed = variant.seeds.front();
+      const scenario::RunResult first = scenario::run_scenario(variant, seed);
+      const scenario::RunResult second = scenario::run_scenario(variant, seed);
+      CHECK(first.fingerprint == second.fingerprint);
+      CHECK(first.events == second.events);
+      CHECK(first.requests.totals().requests > 0);
+      const std::string fp = fmt::format("{:016x}", first.fingerprint);
+      actual[name][variant.variant] = fp;
+      if (!update) {
+        REQUIRE(expected.contains(name));
+        REQUIRE(expected[name].contains(variant.variant));
+        CHECK(expected[name][variant.variant].get<std::string>() == fp);
+      }
+    }
+  }
+  if (update) std::ofstream(kTable) << actual.dump(2) << "\n";
+}
