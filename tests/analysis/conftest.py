@@ -28,6 +28,27 @@ def run_plot(*args, cwd=None):
                           cwd=cwd, timeout=120)
 
 
+class Done:
+    """What a plot.py run left: returncode, stdout, stderr (like subprocess.CompletedProcess)."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_plot_here(capsys, *args):
+    """Runs plot.py's main() in this process: the same as run_plot without starting Python and
+    importing matplotlib again (most tests need only that; a few keep the real subprocess)."""
+    import plot
+
+    capsys.readouterr()
+    try:
+        code = plot.main([str(a) for a in args])
+    except SystemExit as exit:  # argparse
+        code = exit.code
+    out, err = capsys.readouterr()
+    return Done(code, out, err)
+
+
 def write_report(directory, data, name="breaker-demo"):
     path = Path(directory) / f"{name}.report.json"
     path.write_text(json.dumps(data, indent=1))

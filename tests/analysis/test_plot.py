@@ -12,7 +12,7 @@ import matplotlib.image  # noqa: E402
 import pytest  # noqa: E402
 
 import sample_report  # noqa: E402
-from conftest import PLOT, run_plot, write_report  # noqa: E402
+from conftest import PLOT, run_plot, run_plot_here, write_report  # noqa: E402
 
 KINDS = ("p99", "cdf", "timeline", "availability")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -91,12 +91,12 @@ def test_default_output_takes_the_format_option(sample_report_path):
 
 
 @pytest.mark.parametrize("kind", ["p99", "cdf", "availability"])
-def test_several_reports_side_by_side(tmp_path, kind):
+def test_several_reports_side_by_side(capsys, tmp_path, kind):
     first = write_report(tmp_path, sample_report.make_report("breaker-demo"), "breaker-demo")
     second = write_report(tmp_path, sample_report.make_report(
         "retry-storm", variants=("no-retry", "retry-3x", "retry-budget")), "retry-storm")
     out = tmp_path / "both.png"
-    assert_ok(run_plot(kind, first, second, "-o", out), out)
+    assert_ok(run_plot_here(capsys, kind, first, second, "-o", out), out)
     assert_image(out, "png")
 
 
@@ -155,10 +155,10 @@ def no_requests(data):
     ("one variant", lambda d: None, {"variants": ("breaker",)}),
     ("many variants", lambda d: None, {"variants": tuple(f"variant-{i}" for i in range(9))}),
 ])
-def test_valid_edge_cases(tmp_path, kind, case, edit, make):
+def test_valid_edge_cases(capsys, tmp_path, kind, case, edit, make):
     report = edited(tmp_path, edit, **make)
     out = tmp_path / f"{kind}.png"
-    assert_ok(run_plot(kind, report, "-o", out), out)
+    assert_ok(run_plot_here(capsys, kind, report, "-o", out), out)
     assert_image(out, "png")
 
 
@@ -242,11 +242,11 @@ MISSING_FIELDS = [
 
 
 @pytest.mark.parametrize("kind, edit, fragment", MISSING_FIELDS)
-def test_report_without_what_the_plot_needs(tmp_path, kind, edit, fragment):
+def test_report_without_what_the_plot_needs(capsys, tmp_path, kind, edit, fragment):
     data = sample_report.make_report()
     edit(data)
     path = write_report(tmp_path, data)
-    assert_bad_input(run_plot(kind, path, "-o", tmp_path / "o.png"), f"{path}: {fragment}")
+    assert_bad_input(run_plot_here(capsys, kind, path, "-o", tmp_path / "o.png"), f"{path}: {fragment}")
     assert not (tmp_path / "o.png").exists()
 
 
