@@ -14,6 +14,7 @@ one-line error on stderr and exit status 2; see analysis/README.md.
 import argparse
 import importlib
 import sys
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -131,7 +132,10 @@ def one_line(text):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        path = plot(args)
+        with warnings.catch_warnings():
+            # matplotlib's layout advice on odd data is no use to a reader of the figure.
+            warnings.simplefilter("ignore")
+            path = plot(args)
     except InputError as error:
         file, message = error.args
         print(f"{PROG}: {one_line(file)}: {one_line(message)}", file=sys.stderr)

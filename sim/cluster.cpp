@@ -122,6 +122,11 @@ void Cluster::on_arrival(std::uint32_t slot, NodeId next, LinkId link, std::uint
     return;
   }
   if (next != m.to) {
+    if (nodes_[next]->state_ == NodeState::Crashed) {  // a router that is down forwards nothing
+      network_.count_drop(DropReason::RouterCrashed);
+      release_slot(slot);
+      return;
+    }
     forward(slot, next);
     return;
   }
@@ -222,7 +227,9 @@ void Cluster::restart(NodeId id) {
 
 void Cluster::pause(NodeId id) {
   Node& n = *nodes_[id];
-  if (n.state_ == NodeState::Up) n.state_ = NodeState::Paused;
+  if (n.state_ != NodeState::Up) return;
+  n.state_ = NodeState::Paused;
+  n.deferred_.reserve(64);  // held events; a fault may allocate, the steady state does not
 }
 
 void Cluster::resume(NodeId id) {

@@ -51,6 +51,8 @@ const char* to_string(DropReason reason) {
       return "no_route";
     case DropReason::DestinationCrashed:
       return "destination_crashed";
+    case DropReason::RouterCrashed:
+      return "router_crashed";
     case DropReason::kCount:
       break;
   }

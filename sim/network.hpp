@@ -42,6 +42,7 @@ enum class DropReason : std::uint8_t {
   Partitioned,
   NoRoute,
   DestinationCrashed,
+  RouterCrashed,  // an intermediate node of a multi-hop route was down
   kCount
 };
 const char* to_string(DropReason reason);

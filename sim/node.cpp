@@ -18,7 +18,6 @@ const char* to_string(NodeState state) {
 
 Node::Node(Cluster& cluster, NodeId id, std::string name)
     : cluster_(cluster), id_(id), name_(std::move(name)), rng_(cluster.sim().rng("node:" + name_)) {
-  deferred_.reserve(64);
 }
 
 Time Node::true_now() const {

@@ -250,6 +250,13 @@ def test_report_without_what_the_plot_needs(capsys, tmp_path, kind, edit, fragme
     assert not (tmp_path / "o.png").exists()
 
 
+def test_field_error_from_the_script_itself(tmp_path):
+    data = sample_report.make_report()
+    del data["variants"][1]["histogram_ms"]
+    path = write_report(tmp_path, data)
+    assert_bad_input(run_plot("cdf", path), f'{path}: /variants/1: no "histogram_ms"')
+
+
 @pytest.mark.parametrize("output, extra, fragment", [
     ("figure.jpg", [], 'unknown image format ".jpg"'),
     ("figure.png", ["--format", "svg"], "the extension says png but --format says svg"),
