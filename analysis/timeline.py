@@ -157,6 +157,14 @@ def extract(report):
     return Timeline(report.name, series, _merge(warmup), _faults(first_run, end_s), bands, end_s)
 
 
+def _some_bands(bands):
+    """At most MAX_BANDS rows, shared fairly between the variants that have states."""
+    variants = list(dict.fromkeys(b.variant for b in bands))
+    per_variant = max(1, MAX_BANDS // max(len(variants), 1))
+    chosen = [b for v in variants for b in [b for b in bands if b.variant == v][:per_variant]]
+    return chosen[:MAX_BANDS]
+
+
 def _fault_colour(kind):
     for prefix, colour in FAULT_COLOURS.items():
         if kind.startswith(prefix):
@@ -188,7 +196,7 @@ def draw(timeline):
 
     faults = sorted(timeline.faults, key=lambda s: (s.start_s, s.end_s))
     fault_places, n_fault_rows = _rows(faults, timeline.end_s)
-    bands = timeline.bands[:MAX_BANDS]
+    bands = _some_bands(timeline.bands)
     ratios = ([0.55 + 0.35 * n_fault_rows] if faults else []) + [3, 2, 3, 2.4] + (
         [0.5 + 0.45 * len(bands)] if bands else [])
     height = 6.5 + 0.35 * (len(ratios) - 4) + 0.2 * max(n_fault_rows - 1, 0) + 0.2 * len(bands)

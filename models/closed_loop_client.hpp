@@ -4,9 +4,10 @@
 // requests are sent, so a closed loop hides overload that an open loop exposes.
 //
 // Each user begins with a think time (so that users do not all send at time 0). Requests go
-// through a Caller (one attempt, per-try timeout, a random replica of `target`), keyed uniformly
-// over `keys`. Think times come from the node's stream "think", keys from "keys". A crash
-// abandons the requests in flight; a restart starts every user anew with a think time.
+// through a Caller (per-try timeout, a random replica of `target`, optional retries and circuit
+// breaker: models/caller.hpp), keyed uniformly over `keys`. Think times come from the node's
+// stream "think", keys from "keys". A crash abandons the requests in flight; a restart starts
+// every user anew with a think time.
 // Load spikes do not apply (scale_load returns false): the load of a closed loop is set by
 // `users` and `think_time`.
 #pragma once
@@ -25,7 +26,7 @@ namespace models {
 struct ClosedLoopClientConfig {
   int users = 10;
   sim::Distribution think_time = sim::Distribution::exponential(100e6);
-  CallerConfig call;  // target, timeout, request_bytes
+  CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   std::int64_t keys = 1000;
 
   template <class V>
@@ -41,6 +42,7 @@ struct ClosedLoopClientConfig {
 
 class ClosedLoopClient final : public Model, private CallerListener {
  public:
+  /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (2, 3, 4).
   enum TimerKind : std::uint32_t { kThinkDone = 1, kCallTimeout = 2 };
 
   ClosedLoopClient(const ClosedLoopClientConfig& config, sim::Node& node,
@@ -57,6 +59,10 @@ class ClosedLoopClient final : public Model, private CallerListener {
   void on_timer(sim::Node& node, sim::TimerTag tag) override;
   void on_crash(sim::Node& node) override;
   void figures(Figures& out) const override;
+  /// The circuit breaker's timeline, if the caller has a breaker.
+  std::vector<const StateTimeline*> state_timelines() const override {
+    return caller_.state_timelines();
+  }
 
   const Caller& caller() const { return caller_; }
 

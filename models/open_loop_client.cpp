@@ -19,6 +19,7 @@ OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& no
       caller_(config.call, std::move(targets), kCallTimeout, recorder, *this),
       arrivals_(config.arrivals, node.stream("arrivals")),
       key_rng_(node.stream("keys")),
+      key_picker_(config.key_popularity, config.keys, config.zipf_s),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.rate.per_second >= 0, "a rate cannot be negative");
@@ -96,7 +97,7 @@ void OpenLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
 
 void OpenLoopClient::send_request(sim::Node& node) {
   const sim::Time now = node.true_now();
-  const auto key = key_rng_.below(static_cast<std::uint64_t>(config_.keys));
+  const auto key = key_picker_.pick(key_rng_);
   caller_.start(node, key, 0);
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;

@@ -1,8 +1,9 @@
 // An open-loop client: requests arrive at a rate of their own, whether or not earlier ones were
 // answered (a public API's users). Each client node offers `rate` requests per second: Poisson
 // or evenly spaced arrivals, stepped by `schedule` and multiplied by load spikes. Each request
-// has a key drawn uniformly from `keys` distinct keys and goes through a Caller (one attempt,
-// per-try timeout, a random replica of `target`).
+// has a key drawn from `keys` distinct keys (uniformly, or Zipf-distributed: `key_popularity`,
+// models/zipf.hpp) and goes through a Caller (per-try timeout, a random replica of `target`,
+// optional retries and circuit breaker: models/caller.hpp).
 //
 // Randomness: arrivals come from the node's stream "arrivals", keys from "keys", the replica
 // choice from the node's own stream. So the arrival times do not depend on what the servers or
@@ -22,6 +23,7 @@
 #include "models/caller.hpp"
 #include "models/model.hpp"
 #include "models/params.hpp"
+#include "models/zipf.hpp"
 
 namespace models {
 
@@ -46,8 +48,10 @@ struct OpenLoopClientConfig {
   Rate rate{100};
   ArrivalKind arrivals = ArrivalKind::Poisson;
   std::vector<RateStep> schedule;
-  CallerConfig call;  // target, timeout, request_bytes
+  CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   std::int64_t keys = 1000;
+  KeyPopularity key_popularity = KeyPopularity::Uniform;
+  double zipf_s = 1.0;
 
   template <class V>
   void describe(V& v) {
@@ -56,12 +60,18 @@ struct OpenLoopClientConfig {
     v.list("schedule", schedule,
            "rate changes over the run, in time order (may be empty); a spike multiplies them");
     call.describe(v);
-    v.field("keys", keys, "distinct request keys, drawn uniformly", Limits{1, 1e18});
+    v.field("keys", keys, "distinct request keys, 0 .. keys - 1 (zipf: at most 1e7)",
+            Limits{1, 1e18});
+    v.field("key_popularity", key_popularity, "how request keys are drawn",
+            kKeyPopularityChoices);
+    v.field("zipf_s", zipf_s, "Zipf exponent s: key r - 1 has weight 1 / r^s (zipf only)",
+            Limits{0, 100});
   }
 };
 
 class OpenLoopClient final : public Model, private CallerListener {
  public:
+  /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (3, 4, 5).
   enum TimerKind : std::uint32_t { kArrival = 1, kRateStep = 2, kCallTimeout = 3 };
 
   OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
@@ -81,6 +91,10 @@ class OpenLoopClient final : public Model, private CallerListener {
   /// A load spike: the rate (whatever the schedule says) is multiplied by `factor` (> 0) from
   /// now on. Factors compose: a spike of x3 is undone by x(1/3).
   bool scale_load(double factor) override;
+  /// The circuit breaker's timeline, if the caller has a breaker.
+  std::vector<const StateTimeline*> state_timelines() const override {
+    return caller_.state_timelines();
+  }
 
   /// The rate offered now, per second (schedule x spikes).
   double current_rate() const { return scheduled_rate() * load_factor_; }
@@ -100,6 +114,7 @@ class OpenLoopClient final : public Model, private CallerListener {
   Caller caller_;
   ArrivalProcess arrivals_;
   sim::Rng key_rng_;
+  KeyPicker key_picker_;
   std::size_t step_ = 0;  // schedule_[step_ - 1] is in force; 0: the base rate
   double load_factor_ = 1.0;
   sim::TimerId arrival_timer_;

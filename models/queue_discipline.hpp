@@ -1,11 +1,15 @@
 // How a server orders and admits the requests that wait for a worker.
 //
 // The Server owns one QueueDiscipline and asks it two questions: "every worker is busy, may this
-// request wait?" (admit) and "a worker is free, whom does it serve?" (next). FIFO with a length
-// limit (fifo_queue.hpp) is the only discipline so far. Others (LIFO, CoDel, dropping requests
-// whose deadline passed) each go in a file of their own behind this interface; one that sheds
-// requests while choosing the next will report them through `next` (a verdict beside the request),
-// so that the server can answer them.
+// request wait?" (admit) and "a worker is free, whom does it serve?" (next). Each discipline is a
+// file of its own: fifo_queue.hpp (first come, first served), lifo_queue.hpp (newest first),
+// adaptive_lifo_queue.hpp (FIFO until a standing queue forms, then LIFO), codel_queue.hpp
+// (FIFO that sheds at dequeue when the queueing delay stays above a target: CoDel, RFC 8289).
+//
+// A discipline that sheds requests while choosing the next one reports each through `next` with
+// the verdict Shed; the server answers it (Rejected) and asks again, at the same instant, until
+// it gets a request to serve or nothing. Dropping requests whose deadline passed is not a
+// discipline: the server does it for any of them (ServerConfig::drop_expired).
 #pragma once
 
 #include <cstddef>
@@ -25,17 +29,42 @@ struct QueuedRequest {
   sim::Time deadline = sim::Time::max();  // the caller's deadline (true time), for shedding
 };
 
+/// What the discipline decided about the request it hands out.
+enum class Verdict : std::uint8_t {
+  Serve,  // a worker serves it now
+  Shed,   // the discipline drops it: the server answers it and asks `next` again at once
+};
+
+struct Dequeued {
+  QueuedRequest request;
+  Verdict verdict = Verdict::Serve;
+};
+
+/// The initial capacity of a queue's ring buffer: min(limit, 64); it grows to the peak length
+/// and no further (no allocation per request).
+inline std::size_t initial_queue_capacity(std::int64_t limit) {
+  return limit < 0 || limit > 64 ? 64 : static_cast<std::size_t>(limit);
+}
+
+/// Whether a queue of `size` waiting requests is full under `limit` (< 0: unbounded).
+inline bool queue_full(std::int64_t limit, std::size_t size) {
+  return limit >= 0 && size >= static_cast<std::size_t>(limit);
+}
+
 class QueueDiscipline {
  public:
   virtual ~QueueDiscipline() = default;
   /// Every worker is busy: keeps `request` waiting (true), or refuses it (false: the server
   /// answers Rejected at once).
   virtual bool admit(const QueuedRequest& request, sim::Time now) = 0;
-  /// A worker is free: the request it serves next, or nothing if none waits.
-  virtual std::optional<QueuedRequest> next(sim::Time now) = 0;
+  /// A worker is free: the next request leaves the queue, to be served or shed; nothing if none
+  /// waits. After a Shed, the caller must call again at the same `now` (a shedding discipline
+  /// may keep state across the calls of one instant, as CoDel's dropping loop does).
+  virtual std::optional<Dequeued> next(sim::Time now) = 0;
   /// Requests waiting.
   virtual std::size_t size() const = 0;
-  /// The server crashed: everything waiting is lost (volatile). Returns how many were.
+  /// The server crashed: everything waiting is lost (volatile), and so is any state the
+  /// discipline keeps. Returns how many requests were lost.
   virtual std::size_t clear() = 0;
 };
 

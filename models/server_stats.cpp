@@ -7,12 +7,38 @@ namespace models {
 ServerStats::ServerStats(sim::Time from, sim::Time to)
     : from_(from), to_(to), busy_(from, to), in_system_(from, to), in_queue_(from, to) {}
 
-void ServerStats::completed(sim::Time now, sim::Time arrived_at) {
+void ServerStats::completed(sim::Time now, sim::Time arrived_at, sim::Time deadline,
+                            bool failed) {
   if (!inside(now)) return;
   ++completed_;
+  errors_ += failed;
+  if (now >= deadline) {
+    ++wasted_;
+  } else if (!failed) {
+    ++good_;
+  }
+  departed(now, arrived_at);
   if (arrived_at < from_) return;  // its sojourn began before measuring: not a sample of W
   ++sojourns_;
   sojourn_seconds_ += (now - arrived_at).seconds();
+}
+
+void ServerStats::shed(sim::Time now, sim::Time arrived_at) {
+  if (!inside(now)) return;
+  ++shed_;
+  departed(now, arrived_at);
+}
+
+void ServerStats::expired(sim::Time now, sim::Time arrived_at) {
+  if (!inside(now)) return;
+  ++expired_;
+  departed(now, arrived_at);
+}
+
+void ServerStats::departed(sim::Time now, sim::Time arrived_at) {
+  if (arrived_at < from_) return;
+  ++departures_;
+  departure_seconds_ += (now - arrived_at).seconds();
 }
 
 void ServerStats::levels(sim::Time now, std::size_t busy, std::size_t queued) {
@@ -24,18 +50,31 @@ void ServerStats::levels(sim::Time now, std::size_t busy, std::size_t queued) {
 
 void ServerStats::add_figures(Figures& out, int workers) const {
   const double span = (to_ - from_).seconds();
-  const auto admitted = static_cast<double>(arrivals_ - rejected_);
+  const auto per_second = [span](std::uint64_t n) {
+    return span > 0 ? static_cast<double>(n) / span : 0.0;
+  };
+  const auto admitted = static_cast<double>(arrivals_ - rejected_ - rate_limited_);
   const double mean_sojourn = sojourns_ ? sojourn_seconds_ / static_cast<double>(sojourns_) : 0.0;
+  const double mean_departure =
+      departures_ ? departure_seconds_ / static_cast<double>(departures_) : 0.0;
   out.sum("arrivals", static_cast<double>(arrivals_));
   out.sum("completed", static_cast<double>(completed_));
   out.sum("rejected", static_cast<double>(rejected_));
+  out.sum("rate_limited", static_cast<double>(rate_limited_));
+  out.sum("shed", static_cast<double>(shed_));
+  out.sum("expired", static_cast<double>(expired_));
+  out.sum("errors", static_cast<double>(errors_));
   out.sum("lost_in_crash", static_cast<double>(lost_));
+  out.sum("wasted_work", static_cast<double>(wasted_));
+  out.mean("wasted_fraction",
+           completed_ ? static_cast<double>(wasted_) / static_cast<double>(completed_) : 0.0);
   out.mean("utilization", busy_.average() / workers);
   out.mean("mean_in_system", in_system_.average());
   out.mean("mean_in_queue", in_queue_.average());
   out.mean("mean_sojourn_ms", mean_sojourn * 1e3);
-  out.sum("throughput_per_s", span > 0 ? static_cast<double>(completed_) / span : 0.0);
-  out.mean("little_lambda_w", span > 0 ? admitted / span * mean_sojourn : 0.0);
+  out.sum("throughput_per_s", per_second(completed_));
+  out.sum("goodput_per_s", per_second(good_));
+  out.mean("little_lambda_w", span > 0 ? admitted / span * mean_departure : 0.0);
   out.max("max_queue", static_cast<double>(max_queue_));
   out.mean("waited_fraction", admitted > 0 ? static_cast<double>(waited_) / admitted : 0.0);
 }
