@@ -13,6 +13,7 @@ one-line error on stderr and exit status 2; see analysis/README.md.
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -39,14 +40,15 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog=PROG, description="Plots from dsim JSON reports.")
     commands = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, help_text in KINDS.items():
-        command = commands.add_parser(kind, help=help_text, description=help_text)
+        # argparse %-formats help strings (not descriptions): "95 %" must be "95 %%" there.
+        command = commands.add_parser(kind, help=help_text.replace("%", "%%"), description=help_text)
         if kind == "timeline":
             command.add_argument("reports", nargs=1, metavar="REPORT.json")
         else:
             command.add_argument("reports", nargs="+", metavar="REPORT.json")
         command.add_argument("-o", "--output", metavar="FILE",
-                             help="the figure to write (.png, .svg or .pdf); default: beside the first report, "
-                                  f"<report stem>.{kind}.png")
+                             help="the figure to write (.png, .svg or .pdf), or a directory for it; default: "
+                                  f"beside the first report, <report stem>.{kind}.png")
         command.add_argument("--format", choices=FORMATS, help="image format (default: from -o, else png)")
         if kind == "p99":
             command.add_argument("--scale", choices=("auto", "linear", "log"), default="auto",
@@ -57,10 +59,14 @@ def parse_args(argv):
 def output_path(args):
     """(path, format) of the figure to write."""
     fmt = args.format
+    first = Path(args.reports[0])
+    default_name = f"{reports.stem(first)}.{args.kind}.{fmt or 'png'}"
     if args.output is None:
-        first = Path(args.reports[0])
-        fmt = fmt or "png"
-        return first.parent / f"{reports.stem(first)}.{args.kind}.{fmt}", fmt
+        return first.parent / default_name, fmt or "png"
+    if not args.output.strip():
+        raise UsageError("-o: the file name is empty")
+    if args.output.endswith(("/", os.sep)) or Path(args.output).is_dir():
+        return Path(args.output) / default_name, fmt or "png"  # -o figures/: the default name there
     path = Path(args.output)
     suffix = path.suffix.lower().lstrip(".")
     if suffix in FORMATS:

@@ -126,6 +126,9 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                       {"network", network_json(r.network)}});
     }
     out_variants.push_back({{"name", v.spec->variant},
+                            {"duration_s", v.spec->duration.seconds()},
+                            {"warmup_s", v.spec->warmup.seconds()},
+                            {"window_s", v.spec->report.window.seconds()},
                             {"scenario", v.spec->effective},
                             {"summary", mean_summary(summaries)},
                             {"ci95", ci95_summary(summaries)},

@@ -84,6 +84,14 @@ def test_default_output_is_beside_the_report(sample_report_path, kind):
     assert_image(expected, "png")
 
 
+def test_output_into_a_directory(sample_report_path, tmp_path):
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    for output in (figures, f"{figures}/"):
+        assert_ok(run_plot("cdf", sample_report_path, "-o", output), figures / "breaker-demo.cdf.png")
+    assert_image(figures / "breaker-demo.cdf.png", "png")
+
+
 def test_default_output_takes_the_format_option(sample_report_path):
     expected = sample_report_path.parent / "breaker-demo.availability.pdf"
     assert_ok(run_plot("availability", sample_report_path, "--format", "pdf"), expected)
@@ -261,9 +269,14 @@ def test_field_error_from_the_script_itself(tmp_path):
     ("figure.jpg", [], 'unknown image format ".jpg"'),
     ("figure.png", ["--format", "svg"], "the extension says png but --format says svg"),
     ("no-such-dir/figure.png", [], "cannot write (no directory"),
+    ("no-such-dir/", [], "cannot write (no directory"),
 ])
 def test_bad_output(sample_report_path, tmp_path, output, extra, fragment):
-    assert_bad_input(run_plot("p99", sample_report_path, "-o", tmp_path / output, *extra), fragment)
+    assert_bad_input(run_plot("p99", sample_report_path, "-o", f"{tmp_path}/{output}", *extra), fragment)
+
+
+def test_empty_output_name(sample_report_path):
+    assert_bad_input(run_plot("p99", sample_report_path, "-o", ""), "-o: the file name is empty")
 
 
 @pytest.mark.parametrize("args", [
@@ -278,6 +291,13 @@ def test_bad_arguments_exit_2(args):
     done = run_plot(*args)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("kind", ("",) + KINDS)
+def test_help(kind):
+    done = run_plot(*([kind] if kind else []), "--help")
+    assert done.returncode == 0, done.stderr
+    assert "usage: plot.py" in done.stdout and done.stderr == ""
 
 
 # --- the pieces ------------------------------------------------------------------------------
