@@ -18,6 +18,7 @@ class Bar:
     p99: float
     p999: float
     ci: tuple  # (low, high) of p99, None with fewer than two seeds
+    availability: float  # succeeded / requests; latency covers successes only, so show both
 
 
 def extract(report):
@@ -35,8 +36,11 @@ def extract(report):
         if ci95 is not None:
             ci_latency = ci95.child("latency_ms", nullable=True, optional=True)
             ci = ci_latency.interval("p99") if ci_latency is not None else None
+        summary = variant.child("summary")
+        availability = summary.number("availability", nullable=True, optional=True)
         result.append(
-            Bar(name, latency.number("p50", nullable=True), latency.number("p99", nullable=True), p999, ci)
+            Bar(name, latency.number("p50", nullable=True), latency.number("p99", nullable=True), p999, ci,
+                availability)
         )
     return result
 
@@ -63,7 +67,9 @@ def draw(groups, labels, seeds, scale="auto"):
     ticks = [x for group_xs in xs for x in group_xs]
     names = [b.variant for b in all_bars]
     # The p99 value goes under the variant's name, where it never collides with a marker.
-    tick_labels = [b.variant + ("\np99 " + figure.format_ms(b.p99) if b.p99 is not None else "") for b in all_bars]
+    tick_labels = [b.variant + ("\np99 " + figure.format_ms(b.p99) if b.p99 is not None else "")
+                   + (f"\n{b.availability * 100:.2f} % ok" if b.availability is not None else "")
+                   for b in all_bars]
     rotate = len(ticks) > 8 or max(len(n) for n in names) * len(ticks) > 90
     if rotate:
         tick_labels = [t.replace("\n", ": ") for t in tick_labels]
@@ -127,6 +133,6 @@ def _title(labels, seeds):
         low, high = min(known), max(known)
         runs = f" ({low} seed{'s' if high != 1 else ''})" if low == high else f" ({low}-{high} seeds)"
     if len(labels) == 1:
-        return f"Request latency by variant: {labels[0]}{runs}"
-    return f"Request latency by variant{runs}"
+        return f"Latency of successful requests by variant: {labels[0]}{runs}"
+    return f"Latency of successful requests by variant{runs}"
 

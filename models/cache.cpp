@@ -58,7 +58,8 @@ bool Cache::refresh_early(sim::Time now, const CacheEntry& entry) {
   // XFetch: refresh iff now - delta * beta * ln(U) >= expiry, U in (0, 1]. Computed in seconds;
   // -ln(U) is in [0, 36.8], so the product cannot overflow.
   const double gap = (entry.expiry - now).seconds();
-  const double boost = -entry.recompute.seconds() * config_.beta * std::log(refresh_rng_.uniform01_open_low());
+  const double boost =
+      -entry.recompute.seconds() * config_.beta * std::log(refresh_rng_.uniform01_open_low());
   return boost >= gap;
 }
 
@@ -79,7 +80,8 @@ void Cache::on_request(sim::Node& node, const sim::Message& message) {
       return;
     }
     if (measured) ++hits_;
-    answer_hit_later(node, Waiter{.from = waiter.from, .call_id = waiter.call_id, .value = entry->value});
+    answer_hit_later(node,
+                     Waiter{.from = waiter.from, .call_id = waiter.call_id, .value = entry->value});
     return;
   }
 
@@ -120,17 +122,18 @@ void Cache::start_fetch(sim::Node& node, const RpcRequest& request, CacheEntry* 
     max_fetches_per_key_ = std::max(max_fetches_per_key_, concurrent);
   }
   const bool timed = config_.fetch_timeout > sim::Duration::zero();
-  const RpcRequest fetch{.call_id = id,
-                         .key = request.key,
-                         .deadline = timed ? node.true_now() + config_.fetch_timeout
-                                           : sim::Time::max(),
-                         .hops = request.hops + 1,
-                         .request_id = request.request_id,
-                         .origin = request.origin,
-                         .operation = request.operation,
-                         .idempotent = request.idempotent};
+  const RpcRequest fetch{
+      .call_id = id,
+      .key = request.key,
+      .deadline = timed ? node.true_now() + config_.fetch_timeout : sim::Time::max(),
+      .hops = request.hops + 1,
+      .request_id = request.request_id,
+      .origin = request.origin,
+      .operation = request.operation,
+      .idempotent = request.idempotent};
   node.send(store_[store_rng_.below(store_.size())], fetch);
-  if (timed) fetches_.find(id)->timeout = node.set_timer(config_.fetch_timeout, {kFetchTimeout, id});
+  if (timed)
+    fetches_.find(id)->timeout = node.set_timer(config_.fetch_timeout, {kFetchTimeout, id});
 }
 
 void Cache::on_store_answer(sim::Node& node, const RpcResponse& response) {
@@ -148,7 +151,8 @@ void Cache::on_timer(sim::Node& node, sim::TimerTag tag) {
     case kHitDone: {
       const Waiter* w = waiting_.find(tag.value);
       DSIM_ASSERT(w != nullptr, "a hit waiting for its answer");
-      node.send(w->from, RpcResponse{.call_id = w->call_id, .outcome = Outcome::Ok, .value = w->value});
+      node.send(w->from,
+                RpcResponse{.call_id = w->call_id, .outcome = Outcome::Ok, .value = w->value});
       waiting_.erase(tag.value);
       return;
     }
@@ -197,7 +201,8 @@ void Cache::finish_fetch(sim::Node& node, Id id, Outcome outcome, std::uint64_t 
   for (Id w = fetch.first; w != 0;) {
     const Waiter waiter = *waiting_.find(w);
     waiting_.erase(w);
-    node.send(waiter.from, RpcResponse{.call_id = waiter.call_id, .outcome = answer, .value = value});
+    node.send(waiter.from,
+              RpcResponse{.call_id = waiter.call_id, .outcome = answer, .value = value});
     w = waiter.next;
   }
 }
@@ -219,7 +224,8 @@ void Cache::figures(Figures& out) const {
   out.sum("fetch_failures", static_cast<double>(fetch_failures_));
   out.sum("evictions", static_cast<double>(evictions_));
   out.sum("late_fetch_answers", static_cast<double>(late_answers_));
-  out.mean("hit_ratio", requests_ == 0 ? 0.0 : static_cast<double>(hits_) / static_cast<double>(requests_));
+  out.mean("hit_ratio",
+           requests_ == 0 ? 0.0 : static_cast<double>(hits_) / static_cast<double>(requests_));
   out.max("max_concurrent_fetches_per_key", static_cast<double>(max_fetches_per_key_));
 }
 

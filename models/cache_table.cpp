@@ -46,10 +46,14 @@ CacheEntry* CacheTable::find(std::uint64_t key) {
 
 void CacheTable::unlink(std::uint32_t slot) {
   Link& s = links_[slot];
-  if (s.newer != kNil) links_[s.newer].older = s.older;
-  else newest_ = s.older;
-  if (s.older != kNil) links_[s.older].newer = s.newer;
-  else oldest_ = s.newer;
+  if (s.newer != kNil)
+    links_[s.newer].older = s.older;
+  else
+    newest_ = s.older;
+  if (s.older != kNil)
+    links_[s.older].newer = s.newer;
+  else
+    oldest_ = s.newer;
   s.newer = s.older = kNil;
 }
 

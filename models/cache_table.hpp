@@ -22,9 +22,9 @@ struct CacheEntry {
   std::uint64_t key = 0;
   std::uint64_t value = 0;
   bool has_value = false;
-  sim::Time expiry;           // on the cache node's clock: a hit before, a miss from then on
-  sim::Duration recompute;    // how long the last fetch of this key took (XFetch's delta)
-  std::uint64_t leader = 0;   // the latest fetch of this key in flight (0: none)
+  sim::Time expiry;             // on the cache node's clock: a hit before, a miss from then on
+  sim::Duration recompute;      // how long the last fetch of this key took (XFetch's delta)
+  std::uint64_t leader = 0;     // the latest fetch of this key in flight (0: none)
   std::uint32_t in_flight = 0;  // fetches of this key in flight
 };
 
@@ -63,8 +63,8 @@ class CacheTable {
   void push_newest(std::uint32_t slot);
   std::uint32_t evict_one(bool& evicted);
 
-  std::vector<CacheEntry> entries_;  // by slot
-  std::vector<Link> links_;          // by slot
+  std::vector<CacheEntry> entries_;     // by slot
+  std::vector<Link> links_;             // by slot
   std::vector<std::uint32_t> buckets_;  // entry slot + 1; 0: empty
   std::uint64_t mask_ = 0;
   std::uint32_t newest_ = kNil, oldest_ = kNil;

@@ -10,8 +10,8 @@ namespace models {
 
 Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
                std::uint32_t timer_kind, RequestRecorder& recorder, CallerListener& listener)
-    : Caller(config, std::move(targets), timer_kind, &recorder, recorder.measure_from(),
-             listener) {}
+    : Caller(config, std::move(targets), timer_kind, &recorder, recorder.measure_from(), listener) {
+}
 
 Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
                std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
@@ -61,20 +61,20 @@ void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t t
                       .idempotent = config_.idempotent && inbound.idempotent != 0});
 }
 
-Caller::RequestId Caller::begin(sim::Node& node, Request request) {
+void Caller::begin(sim::Node& node, Request request) {
   const sim::Time now = node.true_now();
   const sim::Time local = local_now(node);
   forget_old_orphans(now);
   if (!retry_rng_) retry_rng_.emplace(node.stream("retry"));
   request.started = now;
   request.measured = now >= measure_from_;
-  if (config_.retry.deadline > sim::Duration::zero()) request.deadline = local + config_.retry.deadline;
+  if (config_.retry.deadline > sim::Duration::zero())
+    request.deadline = local + config_.retry.deadline;
   request.backoff.emplace(retry_.config().backoff);
   const RequestId id = requests_.insert(request);
   ++active_;
   retry_.on_request(local);
-  try_once(node, id);
-  return id;
+  try_once(node, id);  // may end the request before it returns
 }
 
 sim::NodeId Caller::pick_target(sim::Node& node) const {
@@ -96,11 +96,13 @@ void Caller::try_once(sim::Node& node, RequestId id) {
     }
   }
   // The try's timeout: `timeout`, cut to what is left of the overall deadline.
-  sim::Duration wait = config_.timeout > sim::Duration::zero() ? config_.timeout
-                                                               : sim::Duration::max();
-  if (r.deadline != sim::Time::max()) wait = std::min(wait, r.deadline - local);
+  sim::Duration wait =
+      config_.timeout > sim::Duration::zero() ? config_.timeout : sim::Duration::max();
+  if (r.deadline != sim::Time::max())
+    wait = std::max(sim::Duration::zero(), std::min(wait, r.deadline - local));
   const bool timed = wait != sim::Duration::max();
-  const AttemptId attempt = attempts_.insert(Attempt{.request = id, .sent = local, .permit = permit});
+  const AttemptId attempt =
+      attempts_.insert(Attempt{.request = id, .sent = local, .permit = permit});
   r.current = attempt;
   ++r.tracked;
   ++r.sent;

@@ -35,9 +35,11 @@
 // and the figure duplicate_effects. How: after a per-try timeout, a non-idempotent attempt is
 // not forgotten but kept as an orphan of its request (the request itself stays in the table,
 // even after it ended, while it has orphans). An answer to an orphan is attributed to its
-// request: if Ok, the request's count of effects goes up. The first Ok of an attempt still in
-// flight ends the request as usual; a later Ok (of an orphan) is the second effect. Duplicated
-// copies of one answer do not count twice: the attempt's entry is erased by its first answer.
+// request: if Ok, the request's count of effects goes up, whether it arrives before or after
+// the Ok of the try in flight (which ends the request as usual; an orphan's Ok does not end it:
+// the caller stopped waiting for that try), and whether or not the request has ended. When the
+// count reaches two, the duplicate is recorded. Duplicated copies of one answer do not count
+// twice: the attempt's entry is erased by its first answer.
 // What is therefore not counted, precisely: effects whose Ok never reaches the caller (lost by
 // the network, the caller crashed meanwhile, the answer was not Ok because an intermediary
 // failed after the effect), and Ok answers arriving later than `late_answer_window` after their
@@ -119,7 +121,7 @@ std::vector<sim::NodeId> resolve_target(const CallerConfig& config, BuildContext
 struct CallResult {
   std::uint64_t token = 0;  // the owner's value given to Caller::start
   Outcome outcome = Outcome::Ok;
-  sim::Time started, ended;  // true times
+  sim::Time started, ended;    // true times
   std::uint32_t attempts = 0;  // attempts sent (tries refused by the breaker are not sent)
 };
 
@@ -186,9 +188,9 @@ class Caller {
     std::uint32_t hops = 0;
     std::uint8_t operation = 0;
     bool idempotent = true;
-    bool measured = false;  // started at or after measure_from
-    bool finished = false;  // ended; kept while orphans may still answer
-    sim::Time started;      // true time
+    bool measured = false;                  // started at or after measure_from
+    bool finished = false;                  // ended; kept while orphans may still answer
+    sim::Time started;                      // true time
     sim::Time deadline = sim::Time::max();  // overall, on the node's monotonic clock
     std::uint32_t tries = 0;                // made, refused ones included
     std::uint32_t sent = 0;                 // attempts sent
@@ -209,7 +211,7 @@ class Caller {
     sim::Time forget_at;  // true time
   };
 
-  RequestId begin(sim::Node& node, Request request);
+  void begin(sim::Node& node, Request request);
   void try_once(sim::Node& node, RequestId id);
   void on_answer(sim::Node& node, AttemptId id, Outcome outcome);
   void on_timeout(sim::Node& node, AttemptId id);

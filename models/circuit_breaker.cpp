@@ -150,8 +150,7 @@ void CircuitBreaker::expire_buckets(sim::Time now) {
 }
 
 void CircuitBreaker::record_closed(bool failed, bool slow, sim::Time now) {
-  const std::uint8_t flags =
-      static_cast<std::uint8_t>((failed ? kFailed : 0) | (slow ? kSlow : 0));
+  const std::uint8_t flags = static_cast<std::uint8_t>((failed ? kFailed : 0) | (slow ? kSlow : 0));
   if (config_.sliding_window_type == SlidingWindowType::CountBased) {
     if (calls_ == ring_.size()) {  // full: the oldest result leaves
       const std::uint8_t old = ring_[ring_next_];
@@ -164,8 +163,8 @@ void CircuitBreaker::record_closed(bool failed, bool slow, sim::Time now) {
   } else {
     expire_buckets(now);
     const std::int64_t current = now.ns() / config_.bucket_duration.ns();
-    Bucket& b = buckets_[static_cast<std::size_t>(current % static_cast<std::int64_t>(
-                                                                buckets_.size()))];
+    Bucket& b =
+        buckets_[static_cast<std::size_t>(current % static_cast<std::int64_t>(buckets_.size()))];
     b.index = current;
     ++b.calls;
     b.failures += failed ? 1 : 0;

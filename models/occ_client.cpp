@@ -69,8 +69,7 @@ void OccClient::send_read(sim::Node& node) {
   send_call(node, kOccRead, 0);
 }
 
-void OccClient::send_call(sim::Node& node, std::uint8_t operation,
-                          std::uint64_t expected_version) {
+void OccClient::send_call(sim::Node& node, std::uint8_t operation, std::uint64_t expected_version) {
   const sim::Time now = node.true_now();
   const bool timed = config_.timeout > sim::Duration::zero();
   ++call_id_;
@@ -92,8 +91,8 @@ void OccClient::send_call(sim::Node& node, std::uint8_t operation,
 
 void OccClient::on_message(sim::Node& node, const sim::Message& message) {
   const auto response = message.as<RpcResponse>();
-  const bool awaited = (phase_ == Phase::Reading || phase_ == Phase::Writing) &&
-                       response.call_id == call_id_;
+  const bool awaited =
+      (phase_ == Phase::Reading || phase_ == Phase::Writing) && response.call_id == call_id_;
   if (!awaited) {  // after its timeout, or duplicated by the network
     if (measuring(node.true_now())) ++late_;
     return;
@@ -125,8 +124,7 @@ void OccClient::on_timer(sim::Node& node, sim::TimerTag tag) {
       return send_read(node);
     case kTimeout:
       // A timeout cancelled by its answer never fires: this call is still awaited.
-      DSIM_ASSERT(tag.value == call_id_ &&
-                      (phase_ == Phase::Reading || phase_ == Phase::Writing),
+      DSIM_ASSERT(tag.value == call_id_ && (phase_ == Phase::Reading || phase_ == Phase::Writing),
                   "timeout of a call no longer awaited");
       timeout_timer_ = {};
       if (measuring(node.true_now())) ++timeouts_;

@@ -43,8 +43,8 @@ void OccStore::on_message(sim::Node& node, const sim::Message& message) {
     p = {.from = message.from, .call_id = rpc.call_id, .key = rpc.key, .operation = kOccRead};
   }
   queue_.push_back(p);
-  queue_max_ = std::max(queue_max_, queue_.size() - (busy_ ? 1 : 0));
   if (!busy_) serve_next(node);
+  queue_max_ = std::max(queue_max_, queue_.size() - 1);  // the front one is in service
 }
 
 void OccStore::serve_next(sim::Node& node) {

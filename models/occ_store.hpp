@@ -39,7 +39,8 @@ namespace models {
 inline constexpr std::uint8_t kOccRead = 0;
 inline constexpr std::uint8_t kOccWrite = 1;
 
-/// What an OCC client sends: the request and, for a conditional write, the version it read.
+/// What an OCC client sends: the request and, for a conditional write, the version it read
+/// (RpcRequest has no field for it; the whole still fits a message's inline payload).
 struct OccRequest {
   RpcRequest rpc;
   std::uint64_t expected_version = 0;

@@ -62,8 +62,7 @@ struct OpenLoopClientConfig {
     call.describe(v);
     v.field("keys", keys, "distinct request keys, 0 .. keys - 1 (zipf: at most 1e7)",
             Limits{1, 1e18});
-    v.field("key_popularity", key_popularity, "how request keys are drawn",
-            kKeyPopularityChoices);
+    v.field("key_popularity", key_popularity, "how request keys are drawn", kKeyPopularityChoices);
     v.field("zipf_s", zipf_s, "Zipf exponent s: key r - 1 has weight 1 / r^s (zipf only)",
             Limits{0, 100});
   }

@@ -40,10 +40,12 @@ struct Dequeued {
   Verdict verdict = Verdict::Serve;
 };
 
-/// The initial capacity of a queue's ring buffer: min(limit, 64); it grows to the peak length
-/// and no further (no allocation per request).
+/// The initial capacity of a queue's ring buffer. A bounded queue of up to 4096 places is sized
+/// to its limit at start-up, so it never allocates afterwards; a longer or unbounded one starts
+/// at 64 and doubles up to its peak length, and no further (no allocation per request).
 inline std::size_t initial_queue_capacity(std::int64_t limit) {
-  return limit < 0 || limit > 64 ? 64 : static_cast<std::size_t>(limit);
+  constexpr std::int64_t kSizedUpFront = 4096;
+  return limit >= 0 && limit <= kSizedUpFront ? static_cast<std::size_t>(limit) : 64;
 }
 
 /// Whether a queue of `size` waiting requests is full under `limit` (< 0: unbounded).

@@ -78,7 +78,7 @@ enum class GiveUpReason : std::uint8_t { NotRetryable, AttemptsExhausted, Deadli
 
 struct RetryDecision {
   bool retry = false;
-  sim::Duration wait = sim::Duration::zero();  // before the retry (when retry)
+  sim::Duration wait = sim::Duration::zero();        // before the retry (when retry)
   GiveUpReason reason = GiveUpReason::NotRetryable;  // when !retry
 };
 

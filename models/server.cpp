@@ -3,6 +3,7 @@
 #include "models/adaptive_lifo_queue.hpp"
 #include "models/codel_queue.hpp"
 #include "models/fifo_queue.hpp"
+#include "models/health.hpp"
 #include "models/lifo_queue.hpp"
 #include "models/rpc.hpp"
 #include "sim/assert.hpp"
@@ -69,6 +70,7 @@ void Server::on_start(sim::Node& node) {
 }
 
 void Server::on_message(sim::Node& node, const sim::Message& message) {
+  if (answer_health_probe(node, message)) return;  // at once, not queued (models/health.hpp)
   const auto rpc = message.as<RpcRequest>();
   const sim::Time now = node.true_now();
   const QueuedRequest request{
@@ -117,7 +119,8 @@ void Server::complete(sim::Node& node, std::uint32_t worker) {
   DSIM_ASSERT(worker < workers_.size() && workers_[worker].busy, "completion of an idle worker");
   const sim::Time now = node.true_now();
   Worker& w = workers_[worker];
-  const bool failed = config_.error_rate.value > 0 && error_rng_.bernoulli(config_.error_rate.value);
+  const bool failed =
+      config_.error_rate.value > 0 && error_rng_.bernoulli(config_.error_rate.value);
   stats_.completed(now, w.request.arrived, w.request.deadline, failed);
   answer(node, w.request, failed ? Outcome::Error : Outcome::Ok);
   w.busy = false;

@@ -12,12 +12,15 @@
 //   lifo, adaptive_lifo (FIFO until the queue has not been empty for `lifo_after`, then LIFO) or
 //   codel (FIFO that sheds at dequeue when the queueing delay stays above `codel_target` for
 //   `codel_interval`; RFC 8289). A request CoDel sheds is answered Rejected ("shed, try later").
-// - Expiry (`drop_expired`): a request whose caller's deadline has passed (now >= deadline, true
-//   time) when it would begin service -- on arrival at a free worker or when dequeued -- is
-//   answered Dropped instead of served, at no cost to the worker. (The answer, not silence: a
-//   caller whose clock runs slow or an intermediary that forwards the deadline learns it at once;
-//   a caller that has given up counts it as a late answer.) Without drop_expired the server
-//   finishes work whose caller has given up: that is the wasted work of a retry storm.
+// - Expiry (`drop_expired`): a request that would begin service -- on arrival at a free worker
+//   or when dequeued -- with at most `expiry_margin` left before its caller's deadline (deadline
+//   - now <= margin, true time; margin 0: the deadline has passed) is answered Dropped instead
+//   of served, at no cost to the worker. (The answer, not silence: a caller whose clock runs
+//   slow or an intermediary that forwards the deadline learns it at once; a caller that has
+//   given up counts it as a late answer.) A margin of a few service times also drops what could
+//   not finish in time: under sustained overload a FIFO queue starts every request at the very
+//   edge of its deadline, and with no margin most of them finish late. Without drop_expired the
+//   server finishes work whose caller has given up: the wasted work of a retry storm.
 // - A service time is a draw of `service_time` (ns) times the node's slowdown() (gray failure)
 //   times the contention factor 1 + contention x max(0, n - contention_knee), where n is the
 //   number of requests in the server (in service, this one included, plus waiting) at the moment
@@ -71,6 +74,7 @@ struct ServerConfig {
   sim::Duration codel_interval = sim::Duration::nanoseconds(100'000'000);
   sim::Duration lifo_after = sim::Duration::nanoseconds(100'000'000);
   bool drop_expired = false;
+  sim::Duration expiry_margin = sim::Duration::zero();
   Rate rate_limit{0};
   std::int64_t burst = 1;
   double contention = 0;
@@ -86,8 +90,7 @@ struct ServerConfig {
     v.field("service_time", service_time,
             "time to serve one request, before the node's slowdown and the contention factor",
             Limits{0});
-    v.field("queue", queue, "the order in which free workers take waiting requests",
-            kQueueChoices);
+    v.field("queue", queue, "the order in which free workers take waiting requests", kQueueChoices);
     v.field("codel_target", codel_target,
             "codel: the acceptable standing queueing delay (RFC 8289's TARGET)", Limits{1});
     v.field("codel_interval", codel_interval,
@@ -99,6 +102,10 @@ struct ServerConfig {
     v.field("drop_expired", drop_expired,
             "answer Dropped, unserved, a request whose deadline has passed when it would begin "
             "service; false: serve it anyway (wasted work)");
+    v.field("expiry_margin", expiry_margin,
+            "drop_expired: drop when less than this remains before the deadline (now + margin >= "
+            "deadline); 0: only once the deadline has passed",
+            Limits{0});
     v.field("rate_limit", rate_limit,
             "token bucket refill rate; a request finding no token is answered RateLimited; "
             "0: no limit",
@@ -117,7 +124,8 @@ struct ServerConfig {
 
 /// The contention factor of a service starting with `in_system` requests in the server.
 inline double contention_factor(const ServerConfig& config, std::size_t in_system) {
-  const double excess = static_cast<double>(in_system) - static_cast<double>(config.contention_knee);
+  const double excess =
+      static_cast<double>(in_system) - static_cast<double>(config.contention_knee);
   return 1.0 + config.contention * (excess > 0 ? excess : 0.0);
 }
 
@@ -156,9 +164,9 @@ class Server final : public Model {
   /// The free `worker` takes the next request the queue gives it (answering those shed or
   /// expired on the way), or goes idle.
   void take_next(sim::Node& node, std::uint32_t worker, sim::Time now);
-  /// drop_expired is on and the request's deadline has passed: nobody waits for it.
+  /// drop_expired is on and at most expiry_margin is left before the request's deadline.
   bool expired(const QueuedRequest& request, sim::Time now) const {
-    return config_.drop_expired && now >= request.deadline;
+    return config_.drop_expired && request.deadline - now <= config_.expiry_margin;
   }
   /// Time to serve one request starting now: draw x slowdown x contention factor.
   sim::Duration service_duration(const sim::Node& node);

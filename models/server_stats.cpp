@@ -7,8 +7,7 @@ namespace models {
 ServerStats::ServerStats(sim::Time from, sim::Time to)
     : from_(from), to_(to), busy_(from, to), in_system_(from, to), in_queue_(from, to) {}
 
-void ServerStats::completed(sim::Time now, sim::Time arrived_at, sim::Time deadline,
-                            bool failed) {
+void ServerStats::completed(sim::Time now, sim::Time arrived_at, sim::Time deadline, bool failed) {
   if (!inside(now)) return;
   ++completed_;
   errors_ += failed;

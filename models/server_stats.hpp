@@ -57,8 +57,8 @@ class ServerStats {
   std::uint64_t arrivals_ = 0, waited_ = 0, rejected_ = 0, rate_limited_ = 0, completed_ = 0,
                 lost_ = 0;
   std::uint64_t shed_ = 0, expired_ = 0, errors_ = 0, wasted_ = 0, good_ = 0;
-  std::uint64_t sojourns_ = 0;  // completed requests that also arrived inside
-  double sojourn_seconds_ = 0;  // their total time in system
+  std::uint64_t sojourns_ = 0;    // completed requests that also arrived inside
+  double sojourn_seconds_ = 0;    // their total time in system
   std::uint64_t departures_ = 0;  // departed requests (any way) that also arrived inside
   double departure_seconds_ = 0;  // their total time in system
   std::size_t max_queue_ = 0;

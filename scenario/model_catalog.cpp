@@ -8,6 +8,7 @@
 #include "models/occ_client.hpp"
 #include "models/occ_store.hpp"
 #include "models/open_loop_client.hpp"
+#include "models/relay.hpp"
 #include "models/server.hpp"
 
 namespace scenario {
@@ -29,10 +30,11 @@ std::vector<ModelBinding> all_models() {
       "adaptive_lifo or codel (sheds at dequeue, Rejected, when the queueing delay stays above "
       "`codel_target` for `codel_interval`). Overload controls: a token bucket (`rate_limit`, "
       "`burst`: RateLimited at once), `drop_expired` (answers Dropped instead of serving a "
-      "request whose deadline passed). Each request takes a draw of `service_time`, times the "
-      "node's slowdown (gray failure), times 1 + `contention` x max(0, in_system - "
-      "`contention_knee`); it fails with probability `error_rate`. Completions after their "
-      "deadline are counted as wasted work. A crash loses the queue and the requests in service.",
+      "request whose deadline passed, or is less than `expiry_margin` away). Each request takes "
+      "a draw of `service_time`, times the node's slowdown (gray failure), times 1 + "
+      "`contention` x max(0, in_system - `contention_knee`); it fails with probability "
+      "`error_rate`. Completions after their deadline are counted as wasted work. A crash loses "
+      "the queue and the requests in service.",
       &Server::make));
   all.push_back(bind_model<OpenLoopClientConfig>(
       "open_loop_client",
@@ -44,6 +46,9 @@ std::vector<ModelBinding> all_models() {
       &OpenLoopClient::make,
       [](const OpenLoopClientConfig& c, const std::string& path, Problems& p) {
         require_target(c.call, path, p);
+        if (c.key_popularity == KeyPopularity::Zipf && c.keys > 10'000'000)
+          p.add(path + "/keys",
+                "expected at most 1e7 keys with zipf popularity (its table is built up front)");
         for (std::size_t i = 1; i < c.schedule.size(); ++i)
           if (c.schedule[i].at < c.schedule[i - 1].at)
             p.add(path + "/schedule/" + std::to_string(i) + "/at",
@@ -94,10 +99,19 @@ std::vector<ModelBinding> all_models() {
       "`hit_time`; a miss fetches from the store and answers with its outcome. `coalesce`: misses "
       "for a key being fetched wait for that fetch (single flight). `early_refresh`: XFetch "
       "probabilistic early expiration with `beta`. At most `capacity` keys, LRU eviction.",
-      &Cache::make,
-      [](const CacheConfig& c, const std::string& path, Problems& p) {
+      &Cache::make, [](const CacheConfig& c, const std::string& path, Problems& p) {
         if (c.store.empty())
           p.add(path + "/store", "missing (required): the component behind the cache");
+      }));
+  all.push_back(bind_model<RelayConfig>(
+      "relay",
+      "A middle tier: each request waits a draw of `service_time`, then is forwarded to a random "
+      "node of `target` through the relay's own caller (`timeout`, `retry`, `circuit_breaker`, "
+      "as a client's); the final outcome is answered upstream (Ok; a timeout as Timeout; any "
+      "other failure as Error). Unbounded concurrency. Retries compose across relays.",
+      &Relay::make,
+      [](const RelayConfig& c, const std::string& path, Problems& p) {
+        require_target(c.call, path, p);
       }));
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

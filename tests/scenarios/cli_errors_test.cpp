@@ -158,3 +158,11 @@ TEST_CASE("bad command-line usage exits with 2") {
   CHECK(test::run_dsim("validate ok.json", dir.path()).status == 0);
   CHECK(test::run_dsim("--version", dir.path()).out.rfind("dsim ", 0) == 0);
 }
+
+TEST_CASE("a wiring cycle: requests would be forwarded in a circle") {
+  std::string text = replaced(kValid, "\"client\": {\"model\": \"open_loop_client\", \"rate\": \"100/s\", \"target\": \"api\"}",
+                              "\"client\": {\"model\": \"open_loop_client\", \"rate\": \"100/s\", \"target\": \"a\"},\n"
+                              "    \"a\": {\"model\": \"relay\", \"target\": \"b\"},\n"
+                              "    \"b\": {\"model\": \"relay\", \"target\": \"a\"}");
+  CHECK_THAT(error_of(text), Catch::Contains("/components/a: wiring cycle: a -> b -> a (requests would be forwarded in a circle)"));
+}

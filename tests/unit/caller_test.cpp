@@ -209,7 +209,8 @@ TEST_CASE("caller: other timers and messages are the owner's") {
   Bench b(10_ms);
   b.h.cluster.start();
   Node& node = b.h.cluster.node(b.owner_id);
-  CHECK_FALSE(b.owner->caller.on_timer(node, {Owner::kCallerTimer + 1, 0}));
+  CHECK_FALSE(
+      b.owner->caller.on_timer(node, {Owner::kCallerTimer + models::Caller::kTimerKinds, 0}));
   Message m;
   m.set(RpcRequest{});
   CHECK_FALSE(b.owner->caller.on_message(node, m));

@@ -98,7 +98,8 @@ TEST_CASE("overload: lifo serves the newest waiting request first") {
 
 TEST_CASE("overload: adaptive lifo is FIFO for a short queue, LIFO once it stands") {
   models::AdaptiveLifoQueue q(-1, 100_ms);
-  for (std::uint64_t id = 1; id <= 4; ++id) REQUIRE(q.admit(arrived_at(Time::zero(), id), at_ms(0)));
+  for (std::uint64_t id = 1; id <= 4; ++id)
+    REQUIRE(q.admit(arrived_at(Time::zero(), id), at_ms(0)));
   CHECK(q.next(at_ms(100))->request.call_id == 1);  // non-empty for exactly 100ms: still FIFO
   CHECK_FALSE(q.lifo_mode(at_ms(100)));
   CHECK(q.lifo_mode(at_ms(100.000001)));
@@ -107,7 +108,8 @@ TEST_CASE("overload: adaptive lifo is FIFO for a short queue, LIFO once it stand
   CHECK(q.next(at_ms(103))->request.call_id == 2);
   CHECK_FALSE(q.next(at_ms(104)).has_value());
   // Drained: the next burst is FIFO again.
-  for (std::uint64_t id = 5; id <= 6; ++id) REQUIRE(q.admit(arrived_at(at_ms(200), id), at_ms(200)));
+  for (std::uint64_t id = 5; id <= 6; ++id)
+    REQUIRE(q.admit(arrived_at(at_ms(200), id), at_ms(200)));
   CHECK(q.next(at_ms(250))->request.call_id == 5);
 }
 
@@ -219,9 +221,8 @@ TEST_CASE("codel: the dropping state ends when the delay falls, and resumes at t
   CodelDriver d;
   // High delay until 450ms (drops at 100, 200, 271, 329, 379, 424: count 6), then low until
   // 600ms, then high again: above target from 600ms, ok to drop at 700ms.
-  const auto sheds = d.run(every_ms(0, 800), [](Time t) {
-    return t <= at_ms(450) || t >= at_ms(600) ? 50_ms : 1_ms;
-  });
+  const auto sheds = d.run(
+      every_ms(0, 800), [](Time t) { return t <= at_ms(450) || t >= at_ms(600) ? 50_ms : 1_ms; });
   REQUIRE(sheds.size() >= 7);
   CHECK(sheds[5] == at_ms(424));
   CHECK(sheds[6] == at_ms(700));
@@ -432,8 +433,8 @@ TEST_CASE("overload: error_rate fails that fraction of served requests, after fu
 // Speed
 
 TEST_CASE("overload: the steady state allocates nothing per request, every control on") {
-  for (const auto kind : {models::QueueKind::Lifo, models::QueueKind::AdaptiveLifo,
-                          models::QueueKind::Codel}) {
+  for (const auto kind :
+       {models::QueueKind::Lifo, models::QueueKind::AdaptiveLifo, models::QueueKind::Codel}) {
     ServerConfig config = constant_service(1_ms, 2);
     config.queue = kind;
     config.drop_expired = true;
@@ -441,7 +442,7 @@ TEST_CASE("overload: the steady state allocates nothing per request, every contr
     config.burst = 20;
     config.contention = 0.01;
     config.error_rate.value = 0.05;
-    config.queue_limit = 64;  // the ring buffer's initial capacity: it never grows
+    config.queue_limit = 64;  // a bounded queue is sized up front: it never grows
     Bench b(config, at_ms(2000));
     b.h.cluster.start();
     struct Source {  // a request every 0.4ms (1.25x what the server can do), deadline 20ms
@@ -449,8 +450,8 @@ TEST_CASE("overload: the steady state allocates nothing per request, every contr
       Cluster* cluster;
       NodeId from, to;
       void operator()() const {
-        cluster->node(from).send(
-            to, models::RpcRequest{.call_id = 1, .deadline = sim->now() + 20_ms});
+        cluster->node(from).send(to,
+                                 models::RpcRequest{.call_id = 1, .deadline = sim->now() + 20_ms});
         sim->schedule_after(400_us, *this);
       }
     };
