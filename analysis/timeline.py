@@ -1,6 +1,7 @@
 """`plot.py timeline`: what happened over simulated time in one report. Stacked panels share
 the time axis: the injected faults, throughput, errors, p99 and availability per window (one
-line per variant, the mean over its seeds), and the state timelines of models with states
+line per variant, the mean over its seeds), attempts sent per second (offered load, retries
+included: where retry storms and synchronized retry waves show), and the state timelines of models with states
 (circuit breakers) as coloured bands. Warm-up windows are greyed, faults shaded."""
 
 import math
@@ -17,6 +18,7 @@ FAULT_COLOURS = {"crash": "#d62728", "pause": "#ff7f0e", "partition": "#9467bd",
 FAULT_DEFAULT_COLOUR = "#7f7f7f"
 AVAILABILITY_STEPS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25)
 METRICS = (  # (key in Series, axis label)
+    ("attempts", "attempts sent\n(per s)"),
     ("throughput", "throughput\n(requests/s)"),
     ("errors", "errors\n(failed/s)"),
     ("p99", "p99 (ms)"),
@@ -29,6 +31,7 @@ class Series:
     variant: str
     runs: int
     mid_s: list = field(default_factory=list)
+    attempts: list = field(default_factory=list)  # offered load, retries included
     throughput: list = field(default_factory=list)  # NaN where no seed had a value
     errors: list = field(default_factory=list)
     p99: list = field(default_factory=list)
@@ -75,6 +78,7 @@ def _windows(run, run_end):
             raise ReportError(f"{window.pointer}: end_s {end:g} is not after start_s {start:g}")
         failed = window.number("failed", nullable=True)
         result.append((start, end, window.boolean("warmup", optional=True), {
+            "attempts": window.number("attempts_per_s", nullable=True, optional=True),
             "throughput": window.number("throughput_per_s", nullable=True),
             "errors": None if failed is None else failed / (end - start),
             "p99": window.number("p99_ms", nullable=True),
@@ -197,9 +201,9 @@ def draw(timeline):
     faults = sorted(timeline.faults, key=lambda s: (s.start_s, s.end_s))
     fault_places, n_fault_rows = _rows(faults, timeline.end_s)
     bands = _some_bands(timeline.bands)
-    ratios = ([0.55 + 0.35 * n_fault_rows] if faults else []) + [3, 2, 3, 2.4] + (
+    ratios = ([0.55 + 0.35 * n_fault_rows] if faults else []) + [2.4, 2.4, 2, 2.4, 2.4] + (
         [0.5 + 0.45 * len(bands)] if bands else [])
-    height = 6.5 + 0.35 * (len(ratios) - 4) + 0.2 * max(n_fault_rows - 1, 0) + 0.2 * len(bands)
+    height = 7.5 + 0.35 * (len(ratios) - 5) + 0.2 * max(n_fault_rows - 1, 0) + 0.2 * len(bands)
     fig, axes = figure.new_figure(size=(10, height), nrows=len(ratios), sharex=True,
                                   gridspec_kw={"height_ratios": ratios})
     axes = list(axes)

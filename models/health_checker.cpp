@@ -19,9 +19,9 @@ HealthChecker::HealthChecker(const HealthCheckConfig& config,
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(tick_kind != timeout_kind, "distinct timer kinds");
-  DSIM_ASSERT(!config.enabled || (config.interval > sim::Duration::zero() &&
-                                  config.timeout > sim::Duration::zero() &&
-                                  config.timeout <= config.interval),
+  DSIM_ASSERT(!config.enabled ||
+                  (config.interval > sim::Duration::zero() &&
+                   config.timeout > sim::Duration::zero() && config.timeout <= config.interval),
               "a probe's timeout is positive and at most the interval");
   DSIM_ASSERT(config.unhealthy_threshold >= 1 && config.healthy_threshold >= 1,
               "thresholds are at least 1");
@@ -35,7 +35,9 @@ HealthChecker::HealthChecker(const HealthCheckConfig& config,
 }
 
 void HealthChecker::start(sim::Node& node) {
-  for (Backend& b : backends_) b = Backend{.node = b.node};
+  // Sequence numbers carry on across restarts: a reply to a probe of the previous incarnation
+  // must not pass for the answer to a new one.
+  for (Backend& b : backends_) b = Backend{.node = b.node, .seq = b.seq};
   if (!config_.enabled) return;
   probe_all(node);
 }

@@ -77,8 +77,7 @@ std::unique_ptr<Model> LoadBalancer::make(const LoadBalancerConfig& config, Buil
     throw std::invalid_argument(problems.front().first + ": " + problems.front().second);
   std::vector<sim::NodeId> backends = ctx.resolve(config.backends);
   if (backends.empty())
-    throw std::invalid_argument("backends: component '" + config.backends.name +
-                                "' has no nodes");
+    throw std::invalid_argument("backends: component '" + config.backends.name + "' has no nodes");
   std::vector<std::string> names;
   for (const sim::NodeId b : backends) names.push_back(ctx.cluster.node(b).name());
   return std::make_unique<LoadBalancer>(config, ctx.cluster.node(ctx.nodes[replica]),
@@ -120,8 +119,8 @@ void LoadBalancer::forward(sim::Node& node, const sim::Message& message) {
       Forward{.caller = message.from, .call_id = request.call_id, .backend = backend});
   Forward& f = *forwards_.find(id);
   // Wait for the answer until our timeout or the caller's deadline, whichever comes first.
-  sim::Duration wait = config_.timeout > sim::Duration::zero() ? config_.timeout
-                                                               : sim::Duration::max();
+  sim::Duration wait =
+      config_.timeout > sim::Duration::zero() ? config_.timeout : sim::Duration::max();
   if (request.deadline != sim::Time::max() && request.deadline - now < wait) {
     wait = request.deadline - now;
     f.expires_at_deadline = true;
@@ -191,8 +190,7 @@ void LoadBalancer::on_crash(sim::Node& node) {
   out_of_rotation_.set(node.true_now(), 0);  // the LB is down; its view is not counted
 }
 
-void LoadBalancer::on_health_changed(sim::Node& node, std::uint32_t /*backend*/,
-                                     bool /*healthy*/) {
+void LoadBalancer::on_health_changed(sim::Node& node, std::uint32_t /*backend*/, bool /*healthy*/) {
   rotation_changed(node);
 }
 
@@ -215,7 +213,7 @@ void LoadBalancer::rotation_changed(sim::Node& node) {
   const sim::Time now = node.true_now();
   out_of_rotation_.set(now, static_cast<double>(backends_.size() - rotation_.size()));
   for (std::uint32_t b = 0; b < timelines_.size(); ++b)
-    timelines_[b].set(now, in_rotation(b)           ? kInRotation
+    timelines_[b].set(now, in_rotation(b)         ? kInRotation
                            : !checker_.healthy(b) ? kUnhealthy
                                                   : kEjected);
 }

@@ -57,8 +57,7 @@ struct LoadBalancerConfig {
 
   template <class V>
   void describe(V& v) {
-    v.field("backends", backends,
-            "the component whose replicas serve the requests (required)");
+    v.field("backends", backends, "the component whose replicas serve the requests (required)");
     v.field("policy", policy, "how a backend is chosen for each request", kLbPolicyChoices);
     v.field("timeout", timeout,
             "per forwarded request: no answer within it is answered Timeout; 0: none (the LB "
@@ -89,9 +88,9 @@ class LoadBalancer final : public Model, private HealthListener, private Ejectio
   };
 
   /// `backend_names`: for the state timelines. Figures count over [measure_from, measure_to].
-  LoadBalancer(const LoadBalancerConfig& config, sim::Node& node,
-               std::vector<sim::NodeId> backends, const std::vector<std::string>& backend_names,
-               sim::Time measure_from, sim::Time measure_to);
+  LoadBalancer(const LoadBalancerConfig& config, sim::Node& node, std::vector<sim::NodeId> backends,
+               const std::vector<std::string>& backend_names, sim::Time measure_from,
+               sim::Time measure_to);
 
   /// The instance for ctx.nodes[replica]. Throws std::invalid_argument (a scenario error) when
   /// the backends are missing or the configuration is inconsistent. Does not attach it.
@@ -137,10 +136,10 @@ class LoadBalancer final : public Model, private HealthListener, private Ejectio
 
   LoadBalancerConfig config_;
   std::vector<sim::NodeId> backends_;
-  std::vector<std::uint64_t> seeds_;       // rendezvous identity of each backend (its name)
-  std::vector<std::uint32_t> outstanding_; // in flight from this LB, per backend
-  std::vector<std::uint32_t> rotation_;    // backends requests may go to, ascending
-  std::vector<std::uint32_t> everyone_;    // 0..n-1, for panic mode
+  std::vector<std::uint64_t> seeds_;        // rendezvous identity of each backend (its name)
+  std::vector<std::uint32_t> outstanding_;  // in flight from this LB, per backend
+  std::vector<std::uint32_t> rotation_;     // backends requests may go to, ascending
+  std::vector<std::uint32_t> everyone_;     // 0..n-1, for panic mode
   bool panic_ = false;
   BackendPicker picker_;
   HealthChecker checker_;

@@ -48,7 +48,8 @@ class ScriptedBackend : public Process {
     if (message.holds<models::HealthProbe>()) {
       const auto probe = message.as<models::HealthProbe>();
       ++probes;
-      node.send(message.from, models::HealthReply{.seq = probe.seq, .ready = static_cast<std::uint8_t>(ready)});
+      node.send(message.from,
+                models::HealthReply{.seq = probe.seq, .ready = static_cast<std::uint8_t>(ready)});
       return;
     }
     const auto request = message.as<models::RpcRequest>();
@@ -120,8 +121,7 @@ struct Bench {
     lb = h.build<LoadBalancer>("lb", 1, config).at(0);
     lb_id = h.nodes("lb").at(0);
   }
-  void send_at(Time t, std::uint64_t call_id, std::uint64_t key = 0,
-               Time deadline = Time::max()) {
+  void send_at(Time t, std::uint64_t call_id, std::uint64_t key = 0, Time deadline = Time::max()) {
     h.sim.schedule_at(t, Send{&h.cluster, client_id, lb_id, call_id, key, deadline});
   }
   /// Requests 1..count, every `gap`, from `first`; request i has key i.
@@ -327,8 +327,9 @@ TEST_CASE("load balancer: sticky sends a key to the same backend every time") {
 
 // ---- active health checks ----
 
-TEST_CASE("health checks take a crashed backend out after unhealthy_threshold failed probes "
-          "and bring it back after healthy_threshold good ones") {
+TEST_CASE(
+    "health checks take a crashed backend out after unhealthy_threshold failed probes "
+    "and bring it back after healthy_threshold good ones") {
   dsimtest::ModelHarness h(5, Time::zero(), at_ms(5000));
   h.build<models::Server>("api", 3, models::ServerConfig{});
   LoadBalancerConfig config = with_health_checks(policy(LbPolicy::RoundRobin), 3, 2);
@@ -616,8 +617,8 @@ TEST_CASE("a busy server answers a health probe at once, not after its queue") {
   auto* responses = client.get();
   const NodeId client_id = h.add_process("client", std::move(client));
   for (std::uint64_t i = 1; i <= 5; ++i)
-    h.sim.schedule_at(Time::zero(), dsimtest::SendRequest{&h.cluster, client_id,
-                                                          h.nodes("api").at(0), i});
+    h.sim.schedule_at(Time::zero(),
+                      dsimtest::SendRequest{&h.cluster, client_id, h.nodes("api").at(0), i});
   auto p = std::make_unique<Prober>(h.nodes("api").at(0), 5_ms);  // 1 in service, 4 waiting
   Prober* prober = p.get();
   h.add_process("prober", std::move(p));
@@ -646,7 +647,7 @@ TEST_CASE("load balancer: configuration checks") {
   CHECK(models::check_load_balancer(config).size() == 1);  // backends missing
   config.backends.name = "api";
   CHECK(models::check_load_balancer(config).empty());
-  config.health_check.timeout = 2000_ms;  // longer than the 1s interval
+  config.health_check.timeout = 2000_ms;                 // longer than the 1s interval
   config.outlier_detection.max_ejection_time = 1000_ms;  // shorter than the 30s base
   const auto problems = models::check_load_balancer(config);
   REQUIRE(problems.size() == 2);

@@ -104,7 +104,7 @@ void check_close(double observed, double expected, double tolerance, const char*
 }  // namespace
 
 TEST_CASE("supermarket model: ten M/M/1 replicas at rho = 0.9, p2c against random") {
-  const double lambda = 0.9, mu = 1.0;  // per ms, per replica
+  const double lambda = 0.9, mu = 1.0;                               // per ms, per replica
   const Duration measured = Duration::nanoseconds(670'000'000'000);  // ~6 x 10^6 requests
 
   const Observed random = supermarket(LbPolicy::Random, lambda, measured);
