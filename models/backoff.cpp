@@ -13,11 +13,14 @@ sim::Duration uniform_between(sim::Duration low, sim::Duration high, sim::Rng& r
 
 sim::Duration Backoff::ceiling(std::uint32_t retry) const {
   switch (config_->kind) {
-    case BackoffKind::None: return sim::Duration::zero();
-    case BackoffKind::Constant: return std::min(config_->base, config_->cap);
+    case BackoffKind::None:
+      return sim::Duration::zero();
+    case BackoffKind::Constant:
+      return std::min(config_->base, config_->cap);
     case BackoffKind::Exponential: {
-      const double grown = static_cast<double>(config_->base.ns()) *
-                           std::pow(config_->multiplier, static_cast<double>(retry > 0 ? retry - 1 : 0));
+      const double grown =
+          static_cast<double>(config_->base.ns()) *
+          std::pow(config_->multiplier, static_cast<double>(retry > 0 ? retry - 1 : 0));
       return std::min(config_->cap, sim::duration_from_ns(grown));
     }
   }
@@ -28,9 +31,12 @@ sim::Duration Backoff::next(std::uint32_t retry, sim::Rng& rng) {
   if (config_->kind == BackoffKind::None) return sim::Duration::zero();
   const sim::Duration ceiling_wait = ceiling(retry);
   switch (config_->jitter) {
-    case Jitter::None: return ceiling_wait;
-    case Jitter::Full: return uniform_between(sim::Duration::zero(), ceiling_wait, rng);
-    case Jitter::Equal: return ceiling_wait / 2 + uniform_between(sim::Duration::zero(), ceiling_wait / 2, rng);
+    case Jitter::None:
+      return ceiling_wait;
+    case Jitter::Full:
+      return uniform_between(sim::Duration::zero(), ceiling_wait, rng);
+    case Jitter::Equal:
+      return ceiling_wait / 2 + uniform_between(sim::Duration::zero(), ceiling_wait / 2, rng);
     case Jitter::Decorrelated:
       previous_ = std::min(config_->cap, uniform_between(config_->base, previous_ * 3, rng));
       return previous_;

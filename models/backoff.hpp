@@ -22,19 +22,21 @@ enum class Jitter : std::uint8_t { None, Full, Equal, Decorrelated };
 inline constexpr std::array<Choice<BackoffKind>, 3> kBackoffChoices{{
     {"none", BackoffKind::None, "retry at once"},
     {"constant", BackoffKind::Constant, "wait `base` before every retry"},
-    {"exponential", BackoffKind::Exponential, "wait base x multiplier^(n-1) before retry n, at most `cap`"},
+    {"exponential", BackoffKind::Exponential,
+     "wait base x multiplier^(n-1) before retry n, at most `cap`"},
 }};
 
 inline constexpr std::array<Choice<Jitter>, 4> kJitterChoices{{
     {"none", Jitter::None, "wait exactly the backoff"},
     {"full", Jitter::Full, "uniform between 0 and the backoff"},
     {"equal", Jitter::Equal, "half the backoff plus uniform between 0 and the other half"},
-    {"decorrelated", Jitter::Decorrelated, "uniform between base and 3x the previous wait, at most cap"},
+    {"decorrelated", Jitter::Decorrelated,
+     "uniform between base and 3x the previous wait, at most cap"},
 }};
 
 struct BackoffConfig {
   BackoffKind kind = BackoffKind::Exponential;
-  sim::Duration base = sim::Duration::nanoseconds(10'000'000);   // 10ms
+  sim::Duration base = sim::Duration::nanoseconds(10'000'000);  // 10ms
   double multiplier = 2;
   sim::Duration cap = sim::Duration::nanoseconds(1'000'000'000);  // 1s
   Jitter jitter = Jitter::Full;
@@ -43,9 +45,11 @@ struct BackoffConfig {
   void describe(V& v) {
     v.field("backoff", kind, "how the wait before a retry grows", kBackoffChoices);
     v.field("base", base, "the first retry's backoff", Limits{0});
-    v.field("multiplier", multiplier, "growth factor of exponential backoff per retry", Limits{1, 1000});
+    v.field("multiplier", multiplier, "growth factor of exponential backoff per retry",
+            Limits{1, 1000});
     v.field("cap", cap, "the longest backoff", Limits{0});
-    v.field("jitter", jitter, "randomization of each wait (AWS 'Exponential Backoff and Jitter')", kJitterChoices);
+    v.field("jitter", jitter, "randomization of each wait (AWS 'Exponential Backoff and Jitter')",
+            kJitterChoices);
   }
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "models/health.hpp"
 #include "sim/assert.hpp"
 
 namespace models {
@@ -36,7 +37,8 @@ std::unique_ptr<Model> Relay::make(const RelayConfig& config, BuildContext& ctx,
 void Relay::on_start(sim::Node& /*node*/) {}
 
 void Relay::on_message(sim::Node& node, const sim::Message& message) {
-  if (caller_.on_message(node, message)) return;  // an answer to the relay's own call
+  if (caller_.on_message(node, message)) return;   // an answer to the relay's own call
+  if (answer_health_probe(node, message)) return;  // behind a load balancer, like a server
   DSIM_ASSERT(message.holds<RpcRequest>(), "a relay receives requests and answers");
   const sim::Time now = node.true_now();
   const auto id = inbound_.insert({message.from, message.as<RpcRequest>()});

@@ -71,8 +71,7 @@ std::vector<ModelBinding> all_models() {
       "sticky) and relays the answer; optional per-forward `timeout` (answered Timeout). Active "
       "`health_check` probes and passive `outlier_detection` take failing backends out of "
       "rotation; with none left, requests are answered Rejected. No retries of its own.",
-      &LoadBalancer::make,
-      [](const LoadBalancerConfig& c, const std::string& path, Problems& p) {
+      &LoadBalancer::make, [](const LoadBalancerConfig& c, const std::string& path, Problems& p) {
         for (const auto& [field, message] : check_load_balancer(c))
           p.add(path + "/" + field, message);
       }));
@@ -88,8 +87,7 @@ std::vector<ModelBinding> all_models() {
       "backing off (`retry`: backoff and jitter as in AWS's \"Exponential Backoff and Jitter\") "
       "after every conflict and trying again. Attempts per request = calls per write; latency = "
       "time to complete the write.",
-      &OccClient::make,
-      [](const OccClientConfig& c, const std::string& path, Problems& p) {
+      &OccClient::make, [](const OccClientConfig& c, const std::string& path, Problems& p) {
         if (c.target.empty())
           p.add(path + "/target", "missing (required): the occ_store this client writes to");
       }));
@@ -109,8 +107,7 @@ std::vector<ModelBinding> all_models() {
       "node of `target` through the relay's own caller (`timeout`, `retry`, `circuit_breaker`, "
       "as a client's); the final outcome is answered upstream (Ok; a timeout as Timeout; any "
       "other failure as Error). Unbounded concurrency. Retries compose across relays.",
-      &Relay::make,
-      [](const RelayConfig& c, const std::string& path, Problems& p) {
+      &Relay::make, [](const RelayConfig& c, const std::string& path, Problems& p) {
         require_target(c.call, path, p);
       }));
   std::sort(all.begin(), all.end(),

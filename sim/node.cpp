@@ -17,8 +17,10 @@ const char* to_string(NodeState state) {
 }
 
 Node::Node(Cluster& cluster, NodeId id, std::string name)
-    : cluster_(cluster), id_(id), name_(std::move(name)), rng_(cluster.sim().rng("node:" + name_)) {
-}
+    : cluster_(cluster),
+      id_(id),
+      name_(std::move(name)),
+      rng_(cluster.sim().rng("node:" + name_)) {}
 
 Time Node::true_now() const {
   return cluster_.sim().now();

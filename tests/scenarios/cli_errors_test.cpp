@@ -90,7 +90,7 @@ TEST_CASE("a wrong type names what was expected and what was found") {
       Catch::Contains("/components/api/workers: expected an integer in [1, 1e+06], got \"four\""));
 }
 
-TEST_CASE("a negative duration, a probability outside [0, 1], a rate of zero") {
+TEST_CASE("a negative duration, a probability outside 0..1, a rate of zero") {
   CHECK_THAT(error_of(replaced(kValid, "\"warmup\": \"100ms\"", "\"warmup\": \"-100ms\"")),
              Catch::Contains("/warmup: expected a duration like \"250ms\" or \"1.5s\" (must not be "
                              "negative), got \"-100ms\""));
@@ -160,9 +160,14 @@ TEST_CASE("bad command-line usage exits with 2") {
 }
 
 TEST_CASE("a wiring cycle: requests would be forwarded in a circle") {
-  std::string text = replaced(kValid, "\"client\": {\"model\": \"open_loop_client\", \"rate\": \"100/s\", \"target\": \"api\"}",
-                              "\"client\": {\"model\": \"open_loop_client\", \"rate\": \"100/s\", \"target\": \"a\"},\n"
-                              "    \"a\": {\"model\": \"relay\", \"target\": \"b\"},\n"
-                              "    \"b\": {\"model\": \"relay\", \"target\": \"a\"}");
-  CHECK_THAT(error_of(text), Catch::Contains("/components/a: wiring cycle: a -> b -> a (requests would be forwarded in a circle)"));
+  std::string text = replaced(
+      kValid,
+      "\"client\": {\"model\": \"open_loop_client\", \"rate\": \"100/s\", \"target\": \"api\"}",
+      "\"client\": {\"model\": \"open_loop_client\", \"rate\": \"100/s\", \"target\": \"a\"},\n"
+      "    \"a\": {\"model\": \"relay\", \"target\": \"b\"},\n"
+      "    \"b\": {\"model\": \"relay\", \"target\": \"a\"}");
+  CHECK_THAT(
+      error_of(text),
+      Catch::Contains(
+          "/components/a: wiring cycle: a -> b -> a (requests would be forwarded in a circle)"));
 }

@@ -180,7 +180,7 @@ TEST_CASE("open loop: a crash stops arrivals and abandons requests; restart resu
   CHECK(b.h.recorder.abandoned_requests() == 2);
 }
 
-TEST_CASE("open loop: keys are drawn uniformly from [0, keys)") {
+TEST_CASE("open loop: keys are drawn uniformly from 0 to keys - 1") {
   auto config = open_loop(1000, models::ArrivalKind::Poisson);
   config.keys = 5;
   OpenBench b(config, at_ms(1000));

@@ -335,7 +335,7 @@ TEST_CASE("occ client: `writes` successful writes, one after the other") {
   CHECK(dsimtest::figure(*clients[0], "unfinished_clients") == 0);
 }
 
-TEST_CASE("occ client: start_spread starts the clients at uniform times in [0, spread)") {
+TEST_CASE("occ client: start_spread starts the clients at uniform times between 0 and the spread") {
   dsimtest::ModelHarness h(3, Time::zero(), at_ms(1000));
   auto s = std::make_unique<ScriptedStore>(Outcome::Ok);
   ScriptedStore* store = s.get();

@@ -101,7 +101,9 @@ TEST_CASE("uniform01 takes the top 53 bits; uniform01_open_low is the same plus 
   }
 }
 
-TEST_CASE("uniform01 is in [0, 1) and uniform01_open_low in (0, 1]") {
+TEST_CASE(
+    "uniform01 is in 0 (inclusive) to 1 (exclusive), uniform01_open_low in 0 (exclusive) to 1 "
+    "(inclusive)") {
   Rng rng(3);
   bool ok = true;
   for (int i = 0; i < 1'000'000; ++i) {
