@@ -32,22 +32,15 @@
 #include "models/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/validation/queueing_theory.hpp"
+#include "tests/validation/statistical_tolerance.hpp"
 
 using namespace sim;
 using models::ServerConfig;
 
 namespace {
 
-constexpr double kStandardErrors = 4.5;
-constexpr double kHistogramError = 0.0005;  // relative, 10-bit LatencyHistogram
-
-double mean_tolerance(double variance_constant, double n) {
-  return kStandardErrors * std::sqrt(variance_constant / n);
-}
-double quantile_tolerance(double indicator_variance_constant, double density, double n, double q) {
-  return kStandardErrors * std::sqrt(indicator_variance_constant / n) / density +
-         kHistogramError * q;
-}
+using queueing::mean_tolerance;
+using queueing::quantile_tolerance;
 
 struct Observed {
   double n = 0;        // requests measured (started after warm-up, succeeded)
