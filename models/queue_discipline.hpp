@@ -1,10 +1,10 @@
 // How a server orders and admits the requests that wait for a worker.
 //
 // The Server owns one QueueDiscipline and asks it two questions: "every worker is busy, may this
-// request wait?" (admit) and "a worker is free, whom does it serve?" (next). Each discipline is a
-// file of its own: fifo_queue.hpp (first come, first served), lifo_queue.hpp (newest first),
-// adaptive_lifo_queue.hpp (FIFO until a standing queue forms, then LIFO), codel_queue.hpp
-// (FIFO that sheds at dequeue when the queueing delay stays above a target: CoDel, RFC 8289).
+// request wait?" (admit) and "a worker is free, whom does it serve?" (next). ordered_queue.hpp
+// serves FIFO, LIFO or adaptive LIFO (FIFO until a standing queue forms, then LIFO);
+// codel_queue.hpp is FIFO that sheds at dequeue when the queueing delay stays above a target
+// (CoDel, RFC 8289).
 //
 // A discipline that sheds requests while choosing the next one reports each through `next` with
 // the verdict Shed; the server answers it (Rejected) and asks again, at the same instant, until

@@ -1,10 +1,8 @@
 #include "models/server.hpp"
 
-#include "models/adaptive_lifo_queue.hpp"
 #include "models/codel_queue.hpp"
-#include "models/fifo_queue.hpp"
 #include "models/health.hpp"
-#include "models/lifo_queue.hpp"
+#include "models/ordered_queue.hpp"
 #include "models/rpc.hpp"
 #include "sim/assert.hpp"
 #include "sim/node.hpp"
@@ -16,11 +14,12 @@ namespace {
 std::unique_ptr<QueueDiscipline> make_queue(const ServerConfig& config) {
   switch (config.queue) {
     case QueueKind::Fifo:
-      return std::make_unique<FifoQueue>(config.queue_limit);
+      return std::make_unique<OrderedQueue>(config.queue_limit, OrderedQueue::Order::Fifo);
     case QueueKind::Lifo:
-      return std::make_unique<LifoQueue>(config.queue_limit);
+      return std::make_unique<OrderedQueue>(config.queue_limit, OrderedQueue::Order::Lifo);
     case QueueKind::AdaptiveLifo:
-      return std::make_unique<AdaptiveLifoQueue>(config.queue_limit, config.lifo_after);
+      return std::make_unique<OrderedQueue>(config.queue_limit, OrderedQueue::Order::AdaptiveLifo,
+                                            config.lifo_after);
     case QueueKind::Codel:
       return std::make_unique<CodelQueue>(config.queue_limit, config.codel_target,
                                           config.codel_interval);

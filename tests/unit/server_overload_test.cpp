@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "models/adaptive_lifo_queue.hpp"
 #include "models/codel_queue.hpp"
+#include "models/ordered_queue.hpp"
 #include "models/server.hpp"
 #include "models/token_bucket.hpp"
 #include "tests/model_harness.hpp"
@@ -97,7 +97,7 @@ TEST_CASE("overload: lifo serves the newest waiting request first") {
 }
 
 TEST_CASE("overload: adaptive lifo is FIFO for a short queue, LIFO once it stands") {
-  models::AdaptiveLifoQueue q(-1, 100_ms);
+  models::OrderedQueue q(-1, models::OrderedQueue::Order::AdaptiveLifo, 100_ms);
   for (std::uint64_t id = 1; id <= 4; ++id)
     REQUIRE(q.admit(arrived_at(Time::zero(), id), at_ms(0)));
   CHECK(q.next(at_ms(100))->request.call_id == 1);  // non-empty for exactly 100ms: still FIFO
