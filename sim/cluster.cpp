@@ -1,5 +1,7 @@
 #include "sim/cluster.hpp"
 
+#include <utility>
+
 #include <algorithm>
 #include <limits>
 
@@ -63,8 +65,13 @@ std::optional<NodeId> Cluster::find(std::string_view name) const {
 }
 
 void Cluster::start() {
-  for (auto& n : nodes_)
-    if (n->process_ && n->is_up()) n->process_->on_start(*n);
+  for (auto& n : nodes_) {
+    if (!n->process_) continue;
+    if (n->is_up())
+      n->process_->on_start(*n);
+    else
+      n->start_on_resume_ = n->state_ == NodeState::Paused;  // paused before the start
+  }
 }
 
 void Cluster::reserve_messages(std::size_t messages) {
@@ -236,6 +243,7 @@ void Cluster::resume(NodeId id) {
   Node& n = *nodes_[id];
   if (n.state_ != NodeState::Paused) return;
   n.state_ = NodeState::Up;
+  if (std::exchange(n.start_on_resume_, false) && n.process_) n.process_->on_start(n);
   if (!n.deferred_.empty()) sim_.schedule_after(Duration::zero(), DrainDeferred{this, id});
 }
 

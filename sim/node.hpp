@@ -97,6 +97,7 @@ class Node {
   std::unique_ptr<Process> process_;
   std::vector<Deferred> deferred_;
   std::uint64_t next_timer_serial_ = 1;
+  bool start_on_resume_ = false;  // paused when the cluster started: on_start runs on resume
 };
 
 }  // namespace sim

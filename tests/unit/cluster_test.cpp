@@ -813,3 +813,45 @@ TEST_CASE("cluster: steady-state ping-pong through the cluster performs zero ope
   CHECK(pongs > 10'000);
   CHECK(timeouts > 0);  // lost pings and pongs: the timeout path ran too
 }
+
+TEST_CASE("cluster: a node paused when the cluster starts runs on_start when it resumes") {
+  Simulator s;
+  Cluster c(s);
+  const NodeId a = c.add_node("a");
+  auto& rec = attach<Recorder>(c, a);
+  c.pause(a);
+  c.start();
+  CHECK(rec.seen.empty());
+  s.schedule_at(at_ms(5), [&c, a] { c.resume(a); });
+  s.run();
+  REQUIRE(rec.seen.size() == 1);
+  CHECK(rec.seen[0] == Seen{Seen::Kind::Start, at_ms(5), 0});
+}
+
+TEST_CASE(
+    "cluster: ten thousand nodes in zones talk through the zone latency matrix, no links needed") {
+  Simulator s(5);
+  Cluster c(s);
+  // Three regions: 1 ms inside a region, 20/30/40 ms between them.
+  std::vector<std::vector<LinkSpec>> matrix(3, std::vector<LinkSpec>(3));
+  const std::int64_t between[3][3] = {{1, 20, 30}, {20, 1, 40}, {30, 40, 1}};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) matrix[i][j] = constant_link(1_ms * between[i][j]);
+  c.network().set_zones({"eu", "us", "ap"}, matrix);
+  constexpr int kNodes = 10'000;
+  std::vector<Recorder*> recorders;
+  for (int i = 0; i < kNodes; ++i) {
+    const NodeId id = c.add_node("n" + std::to_string(i), i % 3);
+    recorders.push_back(&attach<Recorder>(c, id));
+  }
+  c.start();
+  // Every node sends one message to the node 1, 2 and 4999 places ahead of it.
+  for (int i = 0; i < kNodes; ++i)
+    for (int step : {1, 2, 4999})
+      send_at(c, Time::zero(), static_cast<NodeId>(i), static_cast<NodeId>((i + step) % kNodes), i);
+  s.run();
+  CHECK(c.counters().messages_delivered == 3u * kNodes);
+  for (int i = 0; i < kNodes; ++i)
+    for (const Seen& m : recorders[static_cast<std::size_t>(i)]->of_kind(Seen::Kind::Message))
+      CHECK(m.at == at_ms(between[m.from % 3][i % 3]));
+}
