@@ -13,6 +13,7 @@
 #include "models/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/unit/allocation_counter.hpp"
+#include "tests/unit/caller_owner.hpp"
 
 using namespace sim;
 using models::BackoffKind;
@@ -61,29 +62,8 @@ class Scripted : public Process {
   std::vector<NodeId> senders_;
 };
 
-class Owner : public Process, public models::CallerListener {
- public:
-  static constexpr std::uint32_t kCallerTimer = 5;
-  Owner(const CallerConfig& config, std::vector<NodeId> targets, models::RequestRecorder* recorder)
-      : caller(config, std::move(targets), kCallerTimer, recorder, Time::zero(), *this) {}
-  void on_start(Node& /*node*/) override {}
-  void on_message(Node& node, const Message& message) override {
-    REQUIRE(caller.on_message(node, message));
-  }
-  void on_timer(Node& node, TimerTag tag) override { REQUIRE(caller.on_timer(node, tag)); }
-  void on_crash(Node& node) override { caller.on_crash(node); }
-  void on_call_done(Node& /*node*/, const CallResult& result) override { done.push_back(result); }
-
-  models::Caller caller;
-  std::vector<CallResult> done;
-};
-
-struct StartCall {
-  Owner* owner;
-  Node* node;
-  std::uint64_t token;
-  void operator()() const { owner->caller.start(*node, 7, token); }
-};
+using Owner = test::CallerOwner;
+using test::StartCall;
 
 CallerConfig retrying(int max_attempts, Duration backoff, Duration timeout = 100_ms) {
   CallerConfig c;
@@ -107,7 +87,7 @@ struct Bench {
     owner_id = h.add_process("client", std::move(o));
   }
   void call_at(Time t, std::uint64_t token = 0) {
-    h.sim.schedule_at(t, StartCall{owner, &h.cluster.node(owner_id), token});
+    h.sim.schedule_at(t, StartCall{owner, &h.cluster.node(owner_id), 7, token});
   }
   double figure(const std::string& name) const {
     models::Figures f;

@@ -8,6 +8,7 @@
 
 #include "models/caller.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/unit/caller_owner.hpp"
 
 using namespace sim;
 using models::CallerConfig;
@@ -45,30 +46,8 @@ class Responder : public Process {
   }
 };
 
-// A minimal owner of a Caller: routes messages and timers to it and keeps the results.
-class Owner : public Process, public models::CallerListener {
- public:
-  static constexpr std::uint32_t kCallerTimer = 9;
-  Owner(const CallerConfig& config, std::vector<NodeId> targets, models::RequestRecorder& recorder)
-      : caller(config, std::move(targets), kCallerTimer, recorder, *this) {}
-  void on_start(Node& /*node*/) override {}
-  void on_message(Node& node, const Message& message) override {
-    REQUIRE(caller.on_message(node, message));
-  }
-  void on_timer(Node& node, TimerTag tag) override { REQUIRE(caller.on_timer(node, tag)); }
-  void on_crash(Node& node) override { caller.on_crash(node); }
-  void on_call_done(Node& /*node*/, const CallResult& result) override { done.push_back(result); }
-
-  models::Caller caller;
-  std::vector<CallResult> done;
-};
-
-struct StartCall {
-  Owner* owner;
-  Node* node;
-  std::uint64_t key, token;
-  void operator()() const { owner->caller.start(*node, key, token); }
-};
+using Owner = test::CallerOwner;
+using test::StartCall;
 
 struct Bench {
   explicit Bench(Duration timeout, std::size_t replicas = 1) : h(3, Time::zero(), at_ms(10'000)) {
@@ -80,7 +59,7 @@ struct Bench {
     }
     CallerConfig config;
     config.timeout = timeout;
-    auto o = std::make_unique<Owner>(config, targets, h.recorder);
+    auto o = std::make_unique<Owner>(config, targets, &h.recorder);
     owner = o.get();
     owner_id = h.add_process("client", std::move(o));
   }
