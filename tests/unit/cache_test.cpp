@@ -20,6 +20,7 @@
 #include "models/server.hpp"
 #include "models/zipf.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -28,10 +29,6 @@ using models::CacheConfig;
 using models::Outcome;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 // A store that answers each request with `outcome` after `delay`, except that it leaves every
 // request after the first `answer_first` unanswered; records what it was asked.

@@ -12,6 +12,7 @@
 #include "models/open_loop_client.hpp"
 #include "models/server.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 #include "tests/unit/caller_owner.hpp"
 
@@ -25,10 +26,6 @@ using models::RpcRequest;
 using models::RpcResponse;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 // Answers the i-th request it receives as plan[i] says (the last entry for any later one).
 class Scripted : public Process {

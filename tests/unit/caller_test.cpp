@@ -8,6 +8,7 @@
 
 #include "models/caller.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/caller_owner.hpp"
 
 using namespace sim;
@@ -18,10 +19,6 @@ using models::RpcRequest;
 using models::RpcResponse;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 // Answers every request `copies` times after `delay` with `outcome`, or never if `silent`.
 class Responder : public Process {

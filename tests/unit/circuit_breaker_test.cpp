@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/circuit_breaker.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -16,10 +17,6 @@ using models::CircuitBreakerConfig;
 using models::SlidingWindowType;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 CircuitBreakerConfig count_based(int window, int minimum) {
   CircuitBreakerConfig c;

@@ -16,6 +16,7 @@
 #include "models/open_loop_client.hpp"
 #include "models/server.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -26,10 +27,6 @@ using models::OpenLoopClientConfig;
 using models::Outcome;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 // Records every request's arrival and answers Ok after `delay` (never if `silent`).
 class EchoServer : public Process {

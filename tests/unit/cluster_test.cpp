@@ -16,6 +16,7 @@
 #include "sim/assert.hpp"
 #include "sim/cluster.hpp"
 #include "sim/faults.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -34,9 +35,6 @@ struct Wide {
   char tag[40] = {};
 };
 
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + 1_ms * ms;
-}
 Time at_us(std::int64_t us) {
   return Time::zero() + 1_us * us;
 }

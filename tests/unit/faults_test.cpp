@@ -12,6 +12,7 @@
 
 #include "sim/cluster.hpp"
 #include "sim/faults.hpp"
+#include "tests/test_time.hpp"
 
 using namespace sim;
 
@@ -20,10 +21,6 @@ namespace {
 struct Note {
   std::uint64_t value = 0;
 };
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + 1_ms * ms;
-}
 
 LinkSpec constant_link(Duration latency) {
   LinkSpec spec;

@@ -20,6 +20,7 @@
 #include "models/outlier_detector.hpp"
 #include "models/server.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -30,10 +31,6 @@ using models::LoadBalancerConfig;
 using models::Outcome;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 /// A scripted backend: records every request it receives; answers it at once with `outcome`,
 /// or holds it (until release()) when `hold` is set. Answers health probes, ready or not.

@@ -11,6 +11,7 @@
 #include "models/occ_client.hpp"
 #include "models/occ_store.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -22,10 +23,6 @@ using models::OccStoreConfig;
 using models::Outcome;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 OccStoreConfig store_config(Duration service = 1_ms, std::int64_t keys = 1) {
   OccStoreConfig config;

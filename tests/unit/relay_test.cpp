@@ -12,6 +12,7 @@
 #include "models/relay.hpp"
 #include "scenario/model_catalog.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 
 using namespace sim;
 using models::Outcome;
@@ -21,10 +22,6 @@ using models::RpcRequest;
 using models::RpcResponse;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 // Answers the i-th request it receives with plan[i] (the last entry for any later one) after
 // 1ms; Outcome::kCount means never.

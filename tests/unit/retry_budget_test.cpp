@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "models/retry_budget.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -13,10 +14,6 @@ using models::RetryBudget;
 using models::RetryBudgetConfig;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 RetryBudgetConfig budget(double ratio, double min_per_s, Duration ttl = 10'000_ms) {
   return {.enabled = true, .ratio = ratio, .min_retries_per_s = min_per_s, .ttl = ttl};

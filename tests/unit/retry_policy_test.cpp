@@ -10,6 +10,7 @@
 #include "models/backoff.hpp"
 #include "models/retry_policy.hpp"
 #include "sim/rng.hpp"
+#include "tests/test_time.hpp"
 
 using namespace sim;
 using models::Backoff;
@@ -39,10 +40,6 @@ std::array<std::int64_t, 7> sequence(const BackoffConfig& config, std::uint64_t 
   std::array<std::int64_t, 7> out{};
   for (std::uint32_t n = 1; n <= out.size(); ++n) out[n - 1] = backoff.next(n, rng).ns();
   return out;
-}
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "models/server.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
@@ -15,10 +16,6 @@ using models::Server;
 using models::ServerConfig;
 
 namespace {
-
-Time at_ms(std::int64_t ms) {
-  return Time::zero() + Duration::nanoseconds(ms * 1'000'000);
-}
 
 ServerConfig constant_service(Duration service, int workers = 1, std::int64_t queue_limit = -1) {
   ServerConfig config;
