@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "models/params.hpp"
+#include "models/shared/params.hpp"
 #include "scenario/scenario_error.hpp"
 #include "scenario/value_codec.hpp"
 

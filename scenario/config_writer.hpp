@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "models/params.hpp"
+#include "models/shared/params.hpp"
 #include "scenario/value_codec.hpp"
 
 namespace scenario {

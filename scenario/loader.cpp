@@ -46,10 +46,58 @@ void read_seeds(ObjectFields& top, std::vector<std::uint64_t>& seeds) {
       "expected a number of seeds (1 to 10000) or a list of seeds, got " + shown(value));
 }
 
-void read_report(const Json& report, const std::string& path, Problems& problems, ReportSpec& out) {
-  ObjectFields fields(report, path, problems, {"percentiles", "window"});
+// "api.wasted_fraction": a component of the scenario and a figure its model declares.
+void read_columns(const Json& value, const std::string& path,
+                  const std::vector<ComponentSpec>& components, Problems& problems,
+                  std::vector<ColumnSpec>& out) {
+  if (!value.is_array()) {
+    problems.add(path, "expected a list of \"component.figure\" names, got " + shown(value));
+    return;
+  }
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const std::string where = path + "/" + std::to_string(i);
+    const std::string text = value[i].is_string() ? value[i].get<std::string>() : "";
+    const auto dot = text.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == text.size()) {
+      problems.add(where, "expected \"component.figure\" (like \"api.utilization\"), got " +
+                              shown(value[i]));
+      continue;
+    }
+    const ColumnSpec column{text.substr(0, dot), text.substr(dot + 1)};
+    const auto c = std::find_if(components.begin(), components.end(),
+                                [&](const ComponentSpec& s) { return s.name == column.component; });
+    if (c == components.end()) {
+      std::vector<std::string> names;
+      for (const auto& s : components) names.push_back(s.name);
+      const std::string suggestion = closest_name(column.component, names);
+      problems.add(where,
+                   "unknown component \"" + column.component + "\"" +
+                       (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)"));
+      continue;
+    }
+    if (c->binding->figure(column.figure) == nullptr) {
+      std::vector<std::string> figures;
+      for (const auto& f : c->binding->figures) figures.emplace_back(f.name);
+      const std::string suggestion = closest_name(column.figure, figures);
+      problems.add(where,
+                   "model " + c->model + " has no figure \"" + column.figure + "\"" +
+                       (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)") +
+                       "; dsim models " + c->model + " lists its figures");
+      continue;
+    }
+    out.push_back(column);
+  }
+}
+
+void read_report(const Json& report, const std::string& path,
+                 const std::vector<ComponentSpec>& components, Problems& problems,
+                 ReportSpec& out) {
+  ObjectFields fields(report, path, problems, {"percentiles", "window", "columns", "per_replica"});
   if (!fields.ok()) return;
   fields.get("window", out.window, {1});
+  fields.get("per_replica", out.per_replica);
+  if (fields.has("columns"))
+    read_columns(fields.at("columns"), fields.path("columns"), components, problems, out.columns);
   if (fields.has("percentiles")) {
     const Json& p = fields.at("percentiles");
     std::vector<double> values;
@@ -103,7 +151,7 @@ ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::s
     read_components(top.at("components"), "/components", s.network, problems, s.components);
   check_wiring(s, problems);
   if (top.has("faults")) read_faults(top.at("faults"), "/faults", s, problems, s.faults);
-  if (top.has("report")) read_report(top.at("report"), "/report", problems, s.report);
+  if (top.has("report")) read_report(top.at("report"), "/report", s.components, problems, s.report);
   if (s.report.window > sim::Duration::zero() && s.duration.ns() / s.report.window.ns() > 100'000)
     problems.add("/report/window",
                  "expected at most 100,000 windows in the run: use a longer window");
@@ -118,8 +166,12 @@ ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::s
   s.effective["network"] = write_network(s.network);
   s.effective["components"] = write_components(s.components);
   s.effective["faults"] = doc.contains("faults") ? doc.at("faults") : Json::array();
+  Json columns = Json::array();
+  for (const auto& c : s.report.columns) columns.push_back(c.label());
   s.effective["report"] = {{"percentiles", s.report.percentiles},
-                           {"window", sim::format_duration(s.report.window)}};
+                           {"window", sim::format_duration(s.report.window)},
+                           {"columns", columns},
+                           {"per_replica", s.report.per_replica}};
   return s;
 }
 

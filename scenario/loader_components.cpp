@@ -103,7 +103,9 @@ void read_components(const Json& components, const std::string& path, const Netw
     read_zones(component, where, network, problems, spec);
     const std::size_t before = problems.items().size();
     spec.config = spec.binding->parse(component, where, problems);
-    if (problems.items().size() == before) spec.binding->check(spec.config, where, problems);
+    if (problems.items().size() == before)
+      for (const auto& p : spec.binding->check(spec.config))
+        problems.add(where + "/" + p.field, p.message);
     out.push_back(std::move(spec));
   }
 }

@@ -1,13 +1,41 @@
-// Wiring checks: references resolve, links join known nodes, and no request can travel in a
-// circle. Cycles are found as strongly connected components with Boost.Graph.
+// Wiring checks: references resolve, each target serves the protocols its caller speaks
+// (models/shared/protocol.hpp), links join known nodes, and no request can travel in a circle.
+// Cycles are found as strongly connected components with Boost.Graph.
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/strong_components.hpp>
 
 #include "scenario/loader_parts.hpp"
 #include "scenario/model_catalog.hpp"
 #include "scenario/value_codec.hpp"
+#include "sim/assert.hpp"
 
 namespace scenario {
+namespace {
+
+// The components (other than `caller`) that serve everything `speaks` names, for a hint.
+std::string components_serving(const std::vector<ComponentSpec>& components,
+                               const std::vector<models::Wiring>& wiring, std::size_t caller,
+                               models::Protocols speaks) {
+  std::string names;
+  for (std::size_t j = 0; j < components.size(); ++j)
+    if (j != caller && wiring[j].serves.contains(speaks))
+      names += (names.empty() ? "" : ", ") + components[j].name;
+  return names.empty() ? "no component of this scenario serves " + speaks.names()
+                       : "components that serve " + speaks.names() + ": " + names;
+}
+
+// A model must declare a call for each of its references; a gap is the model's bug.
+void require_declared_calls(const ComponentSpec& c, const models::Wiring& wiring) {
+  for (const auto& ref : c.binding->references(c.config)) {
+    bool declared = false;
+    for (const auto& call : wiring.calls)
+      declared = declared || ref.path == "/" + std::string(call.field);
+    DSIM_ASSERT(declared,
+                "model " + c.model + " declares no protocol for its reference " + ref.path);
+  }
+}
+
+}  // namespace
 
 std::vector<std::string> expand_name(const std::string& name, const ScenarioSpec& scenario) {
   for (const auto& c : scenario.components) {
@@ -28,21 +56,40 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
     if (std::find(names.begin(), names.end(), s) != names.end())
       problems.add("/network/switches", "\"" + s + "\" is already a component's name");
 
+  std::vector<models::Wiring> wiring;
+  for (const auto& c : components) wiring.push_back(c.binding->wiring(c.config));
+
   using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
   Graph graph(components.size());
   std::vector<bool> self_loop(components.size(), false);
   for (std::size_t i = 0; i < components.size(); ++i) {
     const ComponentSpec& c = components[i];
-    for (const auto& ref : c.binding->references(c.config)) {
-      const auto it = std::find(names.begin(), names.end(), ref.name);
+    require_declared_calls(c, wiring[i]);
+    for (const models::Call& call : wiring[i].calls) {
+      const std::string where = "/components/" + c.name + "/" + call.field;
+      if (call.target.empty()) {
+        problems.add(where, "missing (required): the component this " + c.model + " calls (" +
+                                components_serving(components, wiring, i, call.speaks) + ")");
+        continue;
+      }
+      const auto it = std::find(names.begin(), names.end(), call.target.name);
       if (it == names.end()) {
-        const std::string suggestion = closest_name(ref.name, names);
-        problems.add("/components/" + c.name + ref.path,
-                     "unknown component \"" + ref.name + "\"" +
+        const std::string suggestion = closest_name(call.target.name, names);
+        problems.add(where,
+                     "unknown component \"" + call.target.name + "\"" +
                          (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)"));
         continue;
       }
       const auto j = static_cast<std::size_t>(it - names.begin());
+      const models::Protocols missing = call.speaks.minus(wiring[j].serves);
+      if (!missing.empty()) {
+        problems.add(where, "\"" + call.target.name + "\" (model " + components[j].model +
+                                ") does not serve " + missing.names() + ", which this " + c.model +
+                                " speaks to it" +
+                                (*call.why ? std::string(" (") + call.why + ")" : "") + "; " +
+                                components_serving(components, wiring, i, call.speaks));
+        continue;
+      }
       if (j == i) self_loop[i] = true;
       boost::add_edge(i, j, graph);
     }

@@ -1,21 +1,33 @@
 // Every model a scenario can name, with what the loader, the runner and `dsim models` need:
-// parse its parameters, write them back, document them, list its references, build it.
-// All of it generated from the model's Config::describe(), so the parts cannot drift.
+// parse its parameters, write them back, document them and its figures, tell its wiring
+// (protocols served and called), build it. All of it generated from the model class (its
+// Config::describe(), wiring(), figure_docs()), so the parts cannot drift.
 #pragma once
 
 #include <any>
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "models/model.hpp"
+#include "models/shared/model.hpp"
 #include "scenario/config_docs.hpp"
 #include "scenario/config_reader.hpp"
 #include "scenario/config_writer.hpp"
 
 namespace scenario {
+
+/// What a model class must provide to be registered (models/shared/model.hpp explains each).
+template <class M>
+concept RegistrableModel = std::derived_from<M, models::Model> &&
+    requires(const typename M::Config& c, models::BuildContext& ctx) {
+  { M::Config::kSummary } -> std::convertible_to<const char*>;
+  { M::make(c, ctx, std::size_t{0}) } -> std::convertible_to<std::unique_ptr<models::Model>>;
+  { M::wiring(c) } -> std::same_as<models::Wiring>;
+  { M::figure_docs() } -> std::same_as<models::FigureDocs>;
+};
 
 struct ModelBinding {
   std::string name;
@@ -23,30 +35,32 @@ struct ModelBinding {
   std::function<std::any(const Json& component, const std::string& path, Problems&)> parse;
   std::function<Json(const std::any&)> write;
   std::function<std::vector<ParamDoc>()> docs;
+  /// Every ComponentRef of a configuration (to check that wiring() declares each).
   std::function<std::vector<ReferenceCollector::Ref>(const std::any&)> references;
+  std::function<models::Wiring(const std::any&)> wiring;
+  models::FigureDocs figures;
   std::function<std::unique_ptr<models::Model>(const std::any&, models::BuildContext&,
                                                std::size_t replica)>
       make;
-  /// Checks across fields that describe() cannot express (e.g. "target is required").
-  std::function<void(const std::any&, const std::string& path, Problems&)> check;
+  /// Checks across fields that describe() cannot express.
+  std::function<std::vector<models::ConfigProblem>(const std::any&)> check;
   /// A client: a "load" fault may scale it (Model::scale_load).
   bool generates_load = false;
+
+  /// The declaration of figure `name`, or nullptr.
+  const models::FigureDoc* figure(std::string_view figure_name) const;
 };
 
 /// Keys of a component object that belong to the scenario, not to the model.
 inline const std::vector<std::string> kComponentKeys = {"model", "count", "zone"};
 
-template <class Config>
-ModelBinding bind_model(
-    std::string name, std::string summary,
-    std::function<std::unique_ptr<models::Model>(const Config&, models::BuildContext&, std::size_t)>
-        make,
-    std::function<void(const Config&, const std::string&, Problems&)> check = {},
-    bool generates_load = false) {
+template <RegistrableModel M>
+ModelBinding bind_model(std::string name) {
+  using Config = typename M::Config;
   ModelBinding b;
   b.name = std::move(name);
-  b.summary = std::move(summary);
-  b.generates_load = generates_load;
+  b.summary = Config::kSummary;
+  if constexpr (requires { M::kGeneratesLoad; }) b.generates_load = M::kGeneratesLoad;
   b.parse = [](const Json& component, const std::string& path, Problems& problems) -> std::any {
     Config config{};
     ConfigReader::read(component, path, problems, config, kComponentKeys);
@@ -59,11 +73,15 @@ ModelBinding bind_model(
   b.references = [](const std::any& config) {
     return ReferenceCollector::collect(std::any_cast<const Config&>(config));
   };
-  b.make = [make](const std::any& config, models::BuildContext& context, std::size_t replica) {
-    return make(std::any_cast<const Config&>(config), context, replica);
+  b.wiring = [](const std::any& config) { return M::wiring(std::any_cast<const Config&>(config)); };
+  b.figures = M::figure_docs();
+  b.make = [](const std::any& config, models::BuildContext& context, std::size_t replica) {
+    return M::make(std::any_cast<const Config&>(config), context, replica);
   };
-  b.check = [check](const std::any& config, const std::string& path, Problems& problems) {
-    if (check) check(std::any_cast<const Config&>(config), path, problems);
+  b.check = [](const std::any& config) -> std::vector<models::ConfigProblem> {
+    if constexpr (requires { M::check(std::declval<const Config&>()); })
+      return M::check(std::any_cast<const Config&>(config));
+    return {};
   };
   return b;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -39,13 +40,60 @@ Json states_json(const RunResult& run) {
   return out;
 }
 
+Json figures_json(const std::vector<models::Figure>& figures) {
+  Json out = Json::object();
+  for (const auto& f : figures)
+    out[f.name] = std::isfinite(f.value) ? Json(f.value) : Json(nullptr);
+  return out;
+}
+
 Json models_json(const RunResult& run) {
   Json out = Json::object();
   for (const auto& c : run.components) {
-    Json figures = Json::object();
-    for (const auto& f : c.figures)
-      figures[f.name] = std::isfinite(f.value) ? Json(f.value) : Json(nullptr);
-    out[c.component] = {{"model", c.model}, {"replicas", c.replicas}, {"figures", figures}};
+    out[c.component] = {
+        {"model", c.model}, {"replicas", c.replicas}, {"figures", figures_json(c.figures)}};
+    if (c.per_replica.empty()) continue;
+    Json replicas = Json::object();
+    for (const auto& r : c.per_replica) replicas[r.node] = figures_json(r.figures);
+    out[c.component]["per_replica"] = std::move(replicas);
+  }
+  return out;
+}
+
+// Every component figure of the runs as "component.figure": its mean over the seeds, and its
+// 95 % interval (Student t; null with fewer than two seeds).
+std::pair<Json, Json> variant_figures(const std::vector<RunResult>& runs) {
+  Json means = Json::object(), intervals = Json::object();
+  if (runs.empty()) return {means, intervals};
+  for (const auto& c : runs.front().components) {
+    for (const auto& f : c.figures) {
+      const std::string key = c.component + "." + f.name;
+      std::vector<Json> values;
+      for (const auto& r : runs)
+        for (const auto& rc : r.components)
+          if (rc.component == c.component)
+            for (const auto& rf : rc.figures)
+              if (rf.name == f.name && std::isfinite(rf.value)) values.emplace_back(rf.value);
+      std::vector<const Json*> samples;
+      double sum = 0;
+      for (const auto& v : values) samples.push_back(&v), sum += v.get<double>();
+      means[key] = values.empty() ? Json(nullptr) : Json(sum / static_cast<double>(values.size()));
+      intervals[key] = interval(samples);
+    }
+  }
+  return {means, intervals};
+}
+
+// Each group's summary averaged over the seeds, with its intervals, in the order groups appear.
+Json variant_groups(const std::vector<Json>& run_groups) {
+  Json out = Json::array();
+  if (run_groups.empty()) return out;
+  for (const auto& [name, first] : run_groups.front().items()) {
+    std::vector<Json> summaries;
+    for (const auto& g : run_groups)
+      if (g.contains(name)) summaries.push_back(g.at(name));
+    out.push_back(
+        {{"name", name}, {"summary", mean_summary(summaries)}, {"ci95", ci95_summary(summaries)}});
   }
   return out;
 }
@@ -105,15 +153,17 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
       variants.empty() ? Json::array() : Json(variants.front().spec->report.percentiles);
   Json out_variants = Json::array();
   for (const auto& v : variants) {
-    std::vector<Json> summaries;
+    std::vector<Json> summaries, groups;
     Json runs = Json::array();
     for (const auto& r : v.runs) {
       summaries.push_back(run_summary(r, *v.spec));
+      groups.push_back(group_summaries(r, *v.spec));
       runs.push_back({{"seed", r.seed},
                       {"fingerprint", hex(r.fingerprint)},
                       {"events", r.events},
                       {"simulated_s", r.simulated.seconds()},
                       {"summary", summaries.back()},
+                      {"groups", groups.back()},
                       {"windows", run_windows(r, *v.spec)},
                       {"faults",
                        [&] {
@@ -125,6 +175,7 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                       {"models", models_json(r)},
                       {"network", network_json(r.network)}});
     }
+    auto [figures, figures_ci95] = variant_figures(v.runs);
     out_variants.push_back({{"name", v.spec->variant},
                             {"duration_s", v.spec->duration.seconds()},
                             {"warmup_s", v.spec->warmup.seconds()},
@@ -132,6 +183,9 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                             {"scenario", v.spec->effective},
                             {"summary", mean_summary(summaries)},
                             {"ci95", ci95_summary(summaries)},
+                            {"groups", variant_groups(groups)},
+                            {"figures", std::move(figures)},
+                            {"figures_ci95", std::move(figures_ci95)},
                             {"histogram_ms", histogram_json(v.runs)},
                             {"runs", runs}});
   }
@@ -139,37 +193,99 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
   return report;
 }
 
-std::string format_table(const Json& report) {
-  std::string out;
-  const auto& variants = report.at("variants");
-  std::size_t name_width = 7;
+namespace {
+
+// Group rows are shown when they say something: several groups, or a group labelled on purpose
+// (a name that is not the client component's own).
+bool show_groups(const Json& variant) {
+  const Json& groups = variant.at("groups");
+  if (groups.size() > 1) return true;
+  if (groups.empty()) return false;
+  const Json& components = variant.at("scenario").at("components");
+  return !components.contains(groups[0].at("name").get<std::string>());
+}
+
+// The extra table columns the scenarios ask for ("api.wasted_fraction"), in first-seen order.
+std::vector<std::string> table_columns(const Json& variants) {
+  std::vector<std::string> out;
   for (const auto& v : variants)
-    name_width = std::max(name_width, v.at("name").get<std::string>().size());
-  out += fmt::format("{:<{}}  {:>10}  {:>16}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}\n", "variant",
-                     name_width, "requests", "availability %", "p50 ms", "p99 ms", "p99.9 ms",
-                     "attempts", "goodput/s");
+    for (const auto& c : v.at("scenario").at("report").at("columns"))
+      if (std::find(out.begin(), out.end(), c.get<std::string>()) == out.end())
+        out.push_back(c.get<std::string>());
+  return out;
+}
+
+// Every figure of any variant, in first-seen order (the CSV's figure columns).
+std::vector<std::string> all_figures(const Json& variants) {
+  std::vector<std::string> out;
+  for (const auto& v : variants)
+    for (const auto& [key, value] : v.at("figures").items())
+      if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+  return out;
+}
+
+std::string figure_cell(const Json* figures, const std::string& key) {
+  if (figures == nullptr || !figures->contains(key) || !figures->at(key).is_number()) return "";
+  return fmt::format("{:.4g}", figures->at(key).get<double>());
+}
+
+struct TableRow {
+  std::string label;
+  const Json& summary;
+  const Json& ci;
+  const Json* figures;  // null for a group's row
+};
+
+}  // namespace
+
+std::string format_table(const Json& report) {
+  const auto& variants = report.at("variants");
+  std::vector<TableRow> rows;
   for (const auto& v : variants) {
-    const Json& s = v.at("summary");
-    const Json& ci = v.at("ci95");
-    const std::string avail =
-        fixed(number_or_nan(s, {"availability"}) * 100, 3) + half_width(ci, {"availability"}, 100);
-    const std::string p99 = fixed(number_or_nan(s, {"latency_ms", "p99"}), 2) +
-                            half_width(ci, {"latency_ms", "p99"}, 1);
-    out += fmt::format("{:<{}}  {:>10.0f}  {:>16}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}\n",
-                       v.at("name").get<std::string>(), name_width, number_or_nan(s, {"requests"}),
-                       avail, fixed(number_or_nan(s, {"latency_ms", "p50"}), 2), p99,
-                       fixed(number_or_nan(s, {"latency_ms", "p999"}), 2),
-                       fixed(number_or_nan(s, {"attempts_per_request"}), 3),
-                       fixed(number_or_nan(s, {"goodput_per_s"}), 1));
+    rows.push_back(
+        {v.at("name").get<std::string>(), v.at("summary"), v.at("ci95"), &v.at("figures")});
+    if (show_groups(v))
+      for (const auto& g : v.at("groups"))
+        rows.push_back(
+            {"  " + g.at("name").get<std::string>(), g.at("summary"), g.at("ci95"), nullptr});
+  }
+  std::size_t name_width = 7;
+  for (const auto& r : rows) name_width = std::max(name_width, r.label.size());
+  const std::vector<std::string> columns = table_columns(variants);
+
+  std::string out = fmt::format("{:<{}}  {:>10}  {:>16}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}",
+                                "variant", name_width, "requests", "availability %", "p50 ms",
+                                "p99 ms", "p99.9 ms", "attempts", "goodput/s");
+  for (const auto& c : columns)
+    out += fmt::format("  {:>{}}", c, std::max<std::size_t>(c.size(), 9));
+  out += "\n";
+  for (const auto& r : rows) {
+    const std::string avail = fixed(number_or_nan(r.summary, {"availability"}) * 100, 3) +
+                              half_width(r.ci, {"availability"}, 100);
+    const std::string p99 = fixed(number_or_nan(r.summary, {"latency_ms", "p99"}), 2) +
+                            half_width(r.ci, {"latency_ms", "p99"}, 1);
+    out += fmt::format("{:<{}}  {:>10.0f}  {:>16}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}", r.label,
+                       name_width, number_or_nan(r.summary, {"requests"}), avail,
+                       fixed(number_or_nan(r.summary, {"latency_ms", "p50"}), 2), p99,
+                       fixed(number_or_nan(r.summary, {"latency_ms", "p999"}), 2),
+                       fixed(number_or_nan(r.summary, {"attempts_per_request"}), 3),
+                       fixed(number_or_nan(r.summary, {"goodput_per_s"}), 1));
+    for (const auto& c : columns)
+      out += fmt::format("  {:>{}}", figure_cell(r.figures, c), std::max<std::size_t>(c.size(), 9));
+    out += "\n";
   }
   return out;
 }
 
 std::string format_csv(const Json& report) {
+  const auto& variants = report.at("variants");
+  const std::vector<std::string> figures = all_figures(variants);
   std::string out =
-      "variant,seeds,requests,succeeded,availability,availability_lo,availability_hi,p50_ms,p90_ms,"
-      "p99_ms,p99_lo_ms,"
-      "p99_hi_ms,p999_ms,max_ms,mean_ms,attempts_per_request,goodput_per_s\n";
+      "variant,group,seeds,requests,succeeded,availability,availability_lo,availability_hi,p50_ms,"
+      "p90_ms,p99_ms,p99_lo_ms,p99_hi_ms,p999_ms,max_ms,mean_ms,attempts_per_request,"
+      "goodput_per_s";
+  for (const auto& f : figures) out += "," + f;
+  out += "\n";
   auto num = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.10g}", v); };
   auto bound = [&](const Json& ci, std::initializer_list<const char*> keys, int i) {
     const Json* cur = &ci;
@@ -178,19 +294,31 @@ std::string format_csv(const Json& report) {
                ? num((*cur)[static_cast<std::size_t>(i)].get<double>())
                : std::string();
   };
-  for (const auto& v : report.at("variants")) {
-    const Json& s = v.at("summary");
-    const Json& ci = v.at("ci95");
+  auto row = [&](const std::string& variant, const std::string& group, std::size_t seeds,
+                 const Json& s, const Json& ci, const Json* values) {
     out += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", v.at("name").get<std::string>(),
-        v.at("runs").size(), num(number_or_nan(s, {"requests"})),
-        num(number_or_nan(s, {"succeeded"})), num(number_or_nan(s, {"availability"})),
-        bound(ci, {"availability"}, 0), bound(ci, {"availability"}, 1),
-        num(number_or_nan(s, {"latency_ms", "p50"})), num(number_or_nan(s, {"latency_ms", "p90"})),
-        num(number_or_nan(s, {"latency_ms", "p99"})), bound(ci, {"latency_ms", "p99"}, 0),
-        bound(ci, {"latency_ms", "p99"}, 1), num(number_or_nan(s, {"latency_ms", "p999"})),
-        num(number_or_nan(s, {"latency_ms", "max"})), num(number_or_nan(s, {"latency_ms", "mean"})),
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", variant, group, seeds,
+        num(number_or_nan(s, {"requests"})), num(number_or_nan(s, {"succeeded"})),
+        num(number_or_nan(s, {"availability"})), bound(ci, {"availability"}, 0),
+        bound(ci, {"availability"}, 1), num(number_or_nan(s, {"latency_ms", "p50"})),
+        num(number_or_nan(s, {"latency_ms", "p90"})), num(number_or_nan(s, {"latency_ms", "p99"})),
+        bound(ci, {"latency_ms", "p99"}, 0), bound(ci, {"latency_ms", "p99"}, 1),
+        num(number_or_nan(s, {"latency_ms", "p999"})), num(number_or_nan(s, {"latency_ms", "max"})),
+        num(number_or_nan(s, {"latency_ms", "mean"})),
         num(number_or_nan(s, {"attempts_per_request"})), num(number_or_nan(s, {"goodput_per_s"})));
+    for (const auto& f : figures)
+      out += "," + (values != nullptr && values->contains(f) && values->at(f).is_number()
+                        ? num(values->at(f).get<double>())
+                        : std::string());
+    out += "\n";
+  };
+  for (const auto& v : variants) {
+    const std::string name = v.at("name").get<std::string>();
+    const std::size_t seeds = v.at("runs").size();
+    row(name, "", seeds, v.at("summary"), v.at("ci95"), &v.at("figures"));
+    if (show_groups(v))
+      for (const auto& g : v.at("groups"))
+        row(name, g.at("name").get<std::string>(), seeds, g.at("summary"), g.at("ci95"), nullptr);
   }
   return out;
 }

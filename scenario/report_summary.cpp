@@ -1,5 +1,6 @@
 #include "scenario/report_summary.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -62,6 +63,8 @@ void mean_into(Json& out, const std::vector<const Json*>& samples) {
   out = n ? Json(sum / static_cast<double>(n)) : Json(nullptr);
 }
 
+}  // namespace
+
 Json interval(const std::vector<const Json*>& samples) {
   std::vector<double> values;
   for (const Json* s : samples)
@@ -78,6 +81,40 @@ Json interval(const std::vector<const Json*>& samples) {
   return Json::array({mean - half, mean + half});
 }
 
+namespace {
+
+// Availability across seeds: a Wilson score interval (suited to a proportion: it stays inside
+// [0, 1] and always contains the estimate) around the mean of the seeds' availabilities, with
+// the effective number of independent requests that the seeds' spread implies (Kish's design
+// effect: requests within a run are correlated, so the binomial n would be far too narrow):
+// n_eff = p(1 - p) / (s^2 / R). Where the spread says nothing (every seed the same, or p = 0
+// or 1) n_eff is the number of requests counted. z is Student's t for R - 1 degrees of freedom,
+// so for p away from 0 and 1 this is the t interval of the other figures, bent to stay inside.
+Json availability_interval(const std::vector<Json>& summaries) {
+  std::vector<double> values;
+  double requests = 0;
+  for (const auto& s : summaries) {
+    if (!s.contains("availability") || !s.at("availability").is_number()) continue;
+    values.push_back(s.at("availability").get<double>());
+    requests += s.at("requests").get<double>();
+  }
+  if (values.size() < 2 || requests <= 0) return nullptr;
+  const double r = static_cast<double>(values.size());
+  double p = 0;
+  for (double v : values) p += v;
+  p /= r;
+  double ss = 0;
+  for (double v : values) ss += (v - p) * (v - p);
+  const double variance_of_mean = ss / (r - 1) / r;
+  double n = requests;
+  if (variance_of_mean > 0 && p > 0 && p < 1) n = p * (1 - p) / variance_of_mean;
+  const double z = student_t95(values.size() - 1);
+  const double z2n = z * z / n;
+  const double centre = (p + z2n / 2) / (1 + z2n);
+  const double half = z / (1 + z2n) * std::sqrt(p * (1 - p) / n + z2n / (4 * n));
+  return Json::array({std::max(0.0, centre - half), std::min(1.0, centre + half)});
+}
+
 const Json* at_path(const Json& j, std::initializer_list<const char*> keys) {
   const Json* cur = &j;
   for (const char* k : keys) {
@@ -89,8 +126,9 @@ const Json* at_path(const Json& j, std::initializer_list<const char*> keys) {
 
 }  // namespace
 
-Json run_summary(const RunResult& run, const ScenarioSpec& spec) {
-  const models::OutcomeCounts& t = run.requests.totals();
+// The figures of one population of requests (all of them, or one group's).
+Json counts_summary(const models::OutcomeCounts& t, const sim::LatencyHistogram& latency,
+                    const ScenarioSpec& spec) {
   const double measured_s = (spec.duration - spec.warmup).seconds();
   return {
       {"requests", t.requests},
@@ -100,14 +138,26 @@ Json run_summary(const RunResult& run, const ScenarioSpec& spec) {
       {"availability",
        t.requests ? Json(static_cast<double>(t.succeeded()) / static_cast<double>(t.requests))
                   : Json(nullptr)},
-      {"latency_ms", latency_json(run.requests.latency(), spec.report.percentiles)},
+      {"latency_ms", latency_json(latency, spec.report.percentiles)},
       {"attempts_per_request",
        t.requests ? Json(static_cast<double>(t.attempts) / static_cast<double>(t.requests))
                   : Json(nullptr)},
       {"goodput_per_s", static_cast<double>(t.succeeded()) / measured_s},
-      {"duplicate_effects", run.requests.duplicate_effects()},
-      {"abandoned", run.requests.abandoned_requests()},
   };
+}
+
+Json run_summary(const RunResult& run, const ScenarioSpec& spec) {
+  Json out = counts_summary(run.requests.totals(), run.requests.latency(), spec);
+  out["duplicate_effects"] = run.requests.duplicate_effects();
+  out["abandoned"] = run.requests.abandoned_requests();
+  return out;
+}
+
+Json group_summaries(const RunResult& run, const ScenarioSpec& spec) {
+  Json out = Json::object();
+  for (const auto& g : run.requests.groups())
+    out[g.name] = counts_summary(g.counts, g.latency, spec);
+  return out;
 }
 
 Json run_windows(const RunResult& run, const ScenarioSpec& spec) {
@@ -158,7 +208,7 @@ Json ci95_summary(const std::vector<Json>& summaries) {
   Json latency = Json::object();
   for (const char* k : {"p50", "p90", "p99", "p999", "max", "mean"})
     latency[k] = figure({"latency_ms", k});
-  return {{"availability", figure({"availability"})},
+  return {{"availability", availability_interval(summaries)},
           {"latency_ms", latency},
           {"attempts_per_request", figure({"attempts_per_request"})},
           {"goodput_per_s", figure({"goodput_per_s"})}};

@@ -9,6 +9,7 @@
 
 #include "scenario/loader_parts.hpp"
 #include "scenario/model_catalog.hpp"
+#include "sim/assert.hpp"
 #include "sim/simulator.hpp"
 
 namespace scenario {
@@ -56,9 +57,12 @@ class Builder {
       ComponentFigures cf{
           spec_.components[c].name, spec_.components[c].model, instances_[c].size(), {}};
       std::vector<std::vector<double>> values;
-      for (const models::Model* m : instances_[c]) {
+      for (std::size_t r = 0; r < instances_[c].size(); ++r) {
         models::Figures f;
-        m->figures(f);
+        instances_[c][r]->figures(f);
+        check_declared(*spec_.components[c].binding, f);
+        if (spec_.report.per_replica)
+          cf.per_replica.push_back({spec_.components[c].node_names[r], f.items()});
         for (const auto& item : f.items()) {
           auto it = std::find_if(cf.figures.begin(), cf.figures.end(),
                                  [&](const models::Figure& x) { return x.name == item.name; });
@@ -89,6 +93,19 @@ class Builder {
 
  private:
   sim::NodeId node(const std::string& name) const { return *cluster_.find(name); }
+
+  // A model emits exactly the figures it declares, each combined as declared.
+  static void check_declared(const ModelBinding& binding, const models::Figures& emitted) {
+    DSIM_ASSERT(emitted.items().size() == binding.figures.size(),
+                "model " + binding.name + " emitted " + std::to_string(emitted.items().size()) +
+                    " figures but declares " + std::to_string(binding.figures.size()));
+    for (const auto& item : emitted.items()) {
+      const models::FigureDoc* doc = binding.figure(item.name);
+      DSIM_ASSERT(doc != nullptr && doc->combine == item.combine,
+                  "model " + binding.name + " emitted figure " + item.name +
+                      " that it does not declare (or declares combined otherwise)");
+    }
+  }
 
   void build_network() {
     sim::Network& net = cluster_.network();

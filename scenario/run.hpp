@@ -7,20 +7,26 @@
 #include <string>
 #include <vector>
 
-#include "models/figures.hpp"
-#include "models/request_recorder.hpp"
-#include "models/state_timeline.hpp"
+#include "models/shared/figures.hpp"
+#include "models/shared/request_recorder.hpp"
+#include "models/shared/state_timeline.hpp"
 #include "scenario/scenario.hpp"
 #include "sim/cluster.hpp"
 #include "sim/faults.hpp"
 
 namespace scenario {
 
+struct ReplicaFigures {
+  std::string node;
+  std::vector<models::Figure> figures;
+};
+
 struct ComponentFigures {
   std::string component;
   std::string model;
   std::size_t replicas = 0;
-  std::vector<models::Figure> figures;  // combined across replicas (sum, mean or max)
+  std::vector<models::Figure> figures;      // combined across replicas (sum, mean or max)
+  std::vector<ReplicaFigures> per_replica;  // with report.per_replica only
 };
 
 struct StateSeries {

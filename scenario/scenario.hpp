@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/params.hpp"
+#include "models/shared/params.hpp"
 #include "sim/distribution.hpp"
 #include "sim/time.hpp"
 
@@ -77,9 +77,18 @@ struct FaultSpec {
   double ppm = 0;     // clock_drift
 };
 
+/// An extra column of the table: a component's figure ("api.wasted_fraction").
+struct ColumnSpec {
+  std::string component;
+  std::string figure;
+  std::string label() const { return component + "." + figure; }
+};
+
 struct ReportSpec {
   std::vector<double> percentiles{50, 90, 99, 99.9};
   sim::Duration window = sim::Duration::nanoseconds(1'000'000'000);
+  std::vector<ColumnSpec> columns;
+  bool per_replica = false;  // figures of every replica, not only combined per component
 };
 
 /// One variant of a scenario, complete and checked.

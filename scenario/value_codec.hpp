@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/params.hpp"
+#include "models/shared/params.hpp"
 #include "scenario/scenario.hpp"
 #include "sim/distribution.hpp"
 #include "sim/time.hpp"

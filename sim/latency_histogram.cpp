@@ -61,11 +61,15 @@ std::int64_t LatencyHistogram::quantile_ns(double p) const {
       1, static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count_))));
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < counts_.size(); ++i) {
-    seen += counts_[i];
-    if (seen >= rank) {
-      const std::int64_t mid = lower_bound_of(i) + (width_of(i) - 1) / 2;
-      return std::clamp(mid, min_, max_);
+    if (seen + counts_[i] >= rank) {
+      // The rank's place among the bucket's c samples, k in 1..c, spread evenly over the
+      // bucket: lower + width * (k - 1/2) / c. Exact buckets (width 1) give their value.
+      const auto k = static_cast<__int128>(rank - seen);
+      const auto c = static_cast<__int128>(counts_[i]);
+      const auto offset = static_cast<std::int64_t>(width_of(i) * (2 * k - 1) / (2 * c));
+      return std::clamp(lower_bound_of(i) + offset, min_, max_);
     }
+    seen += counts_[i];
   }
   return max_;
 }

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "models/figures.hpp"
-#include "models/model.hpp"
-#include "models/request_recorder.hpp"
-#include "models/rpc.hpp"
+#include "models/shared/figures.hpp"
+#include "models/shared/model.hpp"
+#include "models/shared/request_recorder.hpp"
+#include "models/shared/rpc.hpp"
 #include "sim/cluster.hpp"
 #include "sim/faults.hpp"
 #include "sim/simulator.hpp"

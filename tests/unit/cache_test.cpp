@@ -14,11 +14,11 @@
 #include <memory>
 #include <vector>
 
-#include "models/cache.hpp"
-#include "models/cache_table.hpp"
-#include "models/open_loop_client.hpp"
-#include "models/server.hpp"
-#include "models/zipf.hpp"
+#include "models/caching/cache.hpp"
+#include "models/caching/cache_table.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/server.hpp"
+#include "models/shared/zipf.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "models/caller.hpp"
+#include "models/shared/caller.hpp"
 #include "sim/node.hpp"
 
 namespace test {

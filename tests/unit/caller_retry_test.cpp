@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "models/caller.hpp"
-#include "models/open_loop_client.hpp"
-#include "models/server.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/server.hpp"
+#include "models/shared/caller.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "models/caller.hpp"
+#include "models/shared/caller.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/caller_owner.hpp"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/circuit_breaker.hpp"
+#include "models/resilience/circuit_breaker.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 

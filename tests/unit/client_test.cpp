@@ -12,9 +12,9 @@
 #include <set>
 #include <vector>
 
-#include "models/closed_loop_client.hpp"
-#include "models/open_loop_client.hpp"
-#include "models/server.hpp"
+#include "models/clients/closed_loop_client.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"

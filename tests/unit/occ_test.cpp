@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "models/occ_client.hpp"
-#include "models/occ_store.hpp"
+#include "models/contention/occ_client.hpp"
+#include "models/contention/occ_store.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "models/relay.hpp"
+#include "models/services/relay.hpp"
 #include "scenario/model_catalog.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "models/retry_budget.hpp"
+#include "models/resilience/retry_budget.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "models/backoff.hpp"
-#include "models/retry_policy.hpp"
+#include "models/resilience/backoff.hpp"
+#include "models/resilience/retry_policy.hpp"
 #include "sim/rng.hpp"
 #include "tests/test_time.hpp"
 

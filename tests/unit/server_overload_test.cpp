@@ -9,10 +9,10 @@
 #include <memory>
 #include <vector>
 
-#include "models/codel_queue.hpp"
-#include "models/ordered_queue.hpp"
-#include "models/server.hpp"
-#include "models/token_bucket.hpp"
+#include "models/resilience/token_bucket.hpp"
+#include "models/services/codel_queue.hpp"
+#include "models/services/ordered_queue.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/unit/allocation_counter.hpp"
 

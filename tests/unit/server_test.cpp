@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "models/server.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"

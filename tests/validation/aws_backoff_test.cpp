@@ -49,8 +49,8 @@
 #include <map>
 #include <string>
 
-#include "models/occ_client.hpp"
-#include "models/occ_store.hpp"
+#include "models/contention/occ_client.hpp"
+#include "models/contention/occ_store.hpp"
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
 #include "tests/model_harness.hpp"

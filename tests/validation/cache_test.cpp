@@ -29,9 +29,9 @@
 
 #include <cmath>
 
-#include "models/cache.hpp"
-#include "models/open_loop_client.hpp"
-#include "models/server.hpp"
+#include "models/caching/cache.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 
 using namespace sim;

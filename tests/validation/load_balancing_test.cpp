@@ -41,9 +41,9 @@
 #include <string>
 #include <vector>
 
-#include "models/load_balancer.hpp"
-#include "models/open_loop_client.hpp"
-#include "models/server.hpp"
+#include "models/balancing/load_balancer.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/validation/queueing_theory.hpp"
 

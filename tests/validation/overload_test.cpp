@@ -33,8 +33,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "models/open_loop_client.hpp"
-#include "models/server.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 
 using namespace sim;

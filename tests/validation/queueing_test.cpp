@@ -27,9 +27,9 @@
 #include <cmath>
 #include <cstdint>
 
-#include "models/closed_loop_client.hpp"
-#include "models/open_loop_client.hpp"
-#include "models/server.hpp"
+#include "models/clients/closed_loop_client.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/validation/queueing_theory.hpp"
 #include "tests/validation/statistical_tolerance.hpp"

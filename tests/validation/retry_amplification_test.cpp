@@ -8,8 +8,8 @@
 // the server, exactly: nothing here is random (constant arrivals, constant service, no backoff
 // jitter, timeouts long enough that every failure is an answer).
 //
-// With a retry budget at every layer (Finagle's, models/retry_budget.hpp, ratio 0.1): a layer
-// that receives N_i logical requests sends N_i + retries_i attempts, and
+// With a retry budget at every layer (Finagle's, models/resilience/retry_budget.hpp, ratio 0.1): a
+// layer that receives N_i logical requests sends N_i + retries_i attempts, and
 //   retries_i <= 0.1 x N_i + min_retries_per_s x (T + ttl)   (the reserve, per caller node),
 // so each layer multiplies the load by at most 1.1 (+ the reserve) and the server sees about
 //   1.1^3 = 1.331 x the client's requests   (instead of 64 x).
@@ -28,9 +28,9 @@
 #include <cstdint>
 #include <string>
 
-#include "models/open_loop_client.hpp"
-#include "models/relay.hpp"
-#include "models/server.hpp"
+#include "models/clients/open_loop_client.hpp"
+#include "models/services/relay.hpp"
+#include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 
 using namespace sim;

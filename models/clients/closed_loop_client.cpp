@@ -1,0 +1,74 @@
+#include "models/clients/closed_loop_client.hpp"
+
+#include <utility>
+
+#include "sim/assert.hpp"
+
+namespace models {
+
+ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::Node& node,
+                                   std::vector<sim::NodeId> targets, RequestRecorder& recorder,
+                                   sim::Time measure_from, sim::Time measure_to,
+                                   std::uint32_t group)
+    : config_(config),
+      caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
+      think_rng_(node.stream("think")),
+      key_rng_(node.stream("keys")),
+      measure_from_(measure_from),
+      measure_to_(measure_to) {
+  DSIM_ASSERT(config.users >= 1, "at least one user");
+  DSIM_ASSERT(config.keys >= 1, "at least one key");
+}
+
+std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& config,
+                                              BuildContext& ctx, std::size_t replica) {
+  DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
+  const std::uint32_t group =
+      ctx.recorder.group(config.group.empty() ? ctx.component : config.group);
+  return std::make_unique<ClosedLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
+                                            resolve_target(config.call, ctx), ctx.recorder,
+                                            ctx.warmup_end, ctx.end, group);
+}
+
+FigureDocs ClosedLoopClient::figure_docs() {
+  return FigureDocs{
+             {"requests_sent", "requests", Combine::Sum, "logical requests started"},
+         } +
+         Caller::figure_docs();
+}
+
+void ClosedLoopClient::on_start(sim::Node& node) {
+  for (int user = 0; user < config_.users; ++user) think(node, static_cast<std::uint64_t>(user));
+}
+
+void ClosedLoopClient::think(sim::Node& node, std::uint64_t user) {
+  node.set_timer(config_.think_time.sample_duration(think_rng_), {kThinkDone, user});
+}
+
+void ClosedLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
+  if (caller_.on_timer(node, tag)) return;
+  DSIM_ASSERT(tag.kind == kThinkDone, "unknown closed-loop client timer");
+  const sim::Time now = node.true_now();
+  if (now >= measure_from_ && now <= measure_to_) ++requests_sent_;
+  caller_.start(node, key_rng_.below(static_cast<std::uint64_t>(config_.keys)), tag.value);
+}
+
+void ClosedLoopClient::on_call_done(sim::Node& node, const CallResult& result) {
+  think(node, result.token);  // whatever the outcome: the user moves on
+}
+
+void ClosedLoopClient::on_message(sim::Node& node, const sim::Message& message) {
+  const bool handled = caller_.on_message(node, message);
+  DSIM_ASSERT(handled, "a closed-loop client receives only responses");
+}
+
+void ClosedLoopClient::on_crash(sim::Node& node) {
+  caller_.on_crash(node);
+}
+
+void ClosedLoopClient::figures(Figures& out) const {
+  out.sum("requests_sent", static_cast<double>(requests_sent_));
+  caller_.figures(out);
+}
+
+}  // namespace models

@@ -1,0 +1,157 @@
+#include "models/clients/open_loop_client.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "models/shared/true_time_timer.hpp"
+#include "sim/assert.hpp"
+
+namespace models {
+
+OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
+                               std::vector<sim::NodeId> targets, RequestRecorder& recorder,
+                               sim::Time measure_from, sim::Time measure_to, std::uint32_t group)
+    : config_(config),
+      node_(node),
+      caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
+      arrivals_(config.arrivals, node.stream("arrivals")),
+      key_rng_(node.stream("keys")),
+      key_picker_(config.key_popularity, config.keys, config.zipf_s),
+      measure_from_(measure_from),
+      measure_to_(measure_to) {
+  DSIM_ASSERT(config.rate.per_second >= 0, "a rate cannot be negative");
+  DSIM_ASSERT(config.keys >= 1, "at least one key");
+  DSIM_ASSERT(std::is_sorted(config.schedule.begin(), config.schedule.end(),
+                             [](const RateStep& a, const RateStep& b) { return a.at < b.at; }),
+              "rate steps in time order");
+}
+
+std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, BuildContext& ctx,
+                                            std::size_t replica) {
+  DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
+  DSIM_ASSERT(check(config).empty(), "the loader checked the configuration");
+  const std::uint32_t group =
+      ctx.recorder.group(config.group.empty() ? ctx.component : config.group);
+  return std::make_unique<OpenLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
+                                          resolve_target(config.call, ctx), ctx.recorder,
+                                          ctx.warmup_end, ctx.end, group);
+}
+
+std::vector<ConfigProblem> OpenLoopClient::check(const Config& c) {
+  std::vector<ConfigProblem> problems;
+  if (c.key_popularity == KeyPopularity::Zipf && c.keys > 10'000'000)
+    problems.push_back({"keys",
+                        "expected at most 1e7 keys with zipf popularity (its table is "
+                        "built up front)"});
+  for (std::size_t i = 1; i < c.schedule.size(); ++i)
+    if (c.schedule[i].at < c.schedule[i - 1].at)
+      problems.push_back(
+          {"schedule/" + std::to_string(i) + "/at", "expected the steps in time order"});
+  return problems;
+}
+
+FigureDocs OpenLoopClient::figure_docs() {
+  return FigureDocs{
+             {"requests_sent", "requests", Combine::Sum, "logical requests started"},
+             {"in_flight_max", "requests", Combine::Max,
+              "the most requests one client node had in progress at once"},
+         } +
+         Caller::figure_docs();
+}
+
+double OpenLoopClient::scheduled_rate() const {
+  return step_ == 0 ? config_.rate.per_second : config_.schedule[step_ - 1].rate.per_second;
+}
+
+void OpenLoopClient::on_start(sim::Node& node) {
+  // Also after a restart: resume at whatever the schedule says for now.
+  const sim::Time now = node.true_now();
+  step_ = 0;
+  while (step_ < config_.schedule.size() && sim::Time::zero() + config_.schedule[step_].at <= now)
+    ++step_;
+  arrivals_.start(now, current_rate());
+  arrival_timer_ = {};
+  arm_arrival(node);
+  arm_next_step(node);
+}
+
+void OpenLoopClient::arm_arrival(sim::Node& node) {
+  if (arrival_timer_.serial != 0) node.cancel_timer(arrival_timer_);
+  arrival_timer_ = {};
+  const sim::Time next = arrivals_.next();
+  if (next != sim::Time::max()) arrival_timer_ = set_timer_at_true_time(node, next, {kArrival, 0});
+}
+
+void OpenLoopClient::arm_next_step(sim::Node& node) {
+  if (step_ >= config_.schedule.size()) return;
+  set_timer_at_true_time(node, sim::Time::zero() + config_.schedule[step_].at, {kRateStep, step_});
+}
+
+void OpenLoopClient::rate_changed(sim::Node& node) {
+  arrivals_.set_rate(node.true_now(), current_rate());
+  arm_arrival(node);
+}
+
+void OpenLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
+  if (caller_.on_timer(node, tag)) return;
+  switch (tag.kind) {
+    case kArrival:
+      arrival_timer_ = {};  // it fired: nothing to cancel
+      arrivals_.arrived(node.true_now());
+      send_request(node);
+      arm_arrival(node);
+      return;
+    case kRateStep:
+      while (step_ < config_.schedule.size() &&
+             sim::Time::zero() + config_.schedule[step_].at <= node.true_now())
+        ++step_;
+      rate_changed(node);
+      arm_next_step(node);
+      return;
+    default:
+      DSIM_ASSERT(false, "unknown open-loop client timer");
+  }
+}
+
+void OpenLoopClient::send_request(sim::Node& node) {
+  const sim::Time now = node.true_now();
+  const auto key = key_picker_.pick(key_rng_);
+  caller_.start(node, key, 0);
+  if (now >= measure_from_ && now <= measure_to_) {
+    ++requests_sent_;
+    in_flight_max_ = std::max(in_flight_max_, caller_.in_flight());
+  }
+}
+
+void OpenLoopClient::on_message(sim::Node& node, const sim::Message& message) {
+  const bool handled = caller_.on_message(node, message);
+  DSIM_ASSERT(handled, "an open-loop client receives only responses");
+}
+
+void OpenLoopClient::on_call_done(sim::Node& /*node*/, const CallResult& /*result*/) {
+  // Open loop: the next arrival does not wait for this outcome.
+}
+
+void OpenLoopClient::on_crash(sim::Node& node) {
+  caller_.on_crash(node);
+  arrival_timer_ = {};  // lost with the node's other timers
+}
+
+bool OpenLoopClient::scale_load(double factor) {
+  DSIM_ASSERT(factor > 0 && std::isfinite(factor), "a load factor is finite and > 0");
+  load_factor_ *= factor;
+  // A crashed client picks the new rate up when it restarts (on_start).
+  if (node_.state() != sim::NodeState::Crashed) rate_changed(node_);
+  return true;
+}
+
+void OpenLoopClient::figures(Figures& out) const {
+  out.sum("requests_sent", static_cast<double>(requests_sent_));
+  out.max("in_flight_max", static_cast<double>(in_flight_max_));
+  caller_.figures(out);
+}
+
+}  // namespace models

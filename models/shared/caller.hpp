@@ -1,0 +1,258 @@
+// The part of every client-like model that turns one logical request into attempts and an outcome.
+//
+// For each logical request the Caller
+//   1. deposits into the retry budget (if any) and makes its first try;
+//   2. a try asks the circuit breaker (if enabled) for permission: refused, the try fails with
+//      Outcome::CircuitOpen at once, without sending anything (counted: short_circuited);
+//   3. otherwise it picks a target: one node of the target component, uniformly at random from
+//      the node's own stream (no load balancer: a fresh random replica per attempt), and sends
+//      RpcRequest{call_id, key, deadline, attempt, ...}: call_id names the attempt in a
+//      SlotTable (stale ids find nothing); deadline = now + the try's timeout in true time (no
+//      timeout: Time::max());
+//   4. arms the try's timeout on the node's clock: `timeout`, shortened to what is left of the
+//      overall `retry.deadline` if there is one;
+//   5. on the answer (or the timeout) reports the result to the breaker; an Ok ends the request;
+//      a failure goes to decide_after_failure: the retry policy
+//      (models/resilience/retry_policy.hpp: retry_on, max_attempts, deadline, budget) either
+//      retries after a backoff wait (a timer of its own kind) or ends the request with the failed
+//      try's outcome.
+//   Ending a request: RequestRecorder::record (true start and end times, outcome, attempts
+//   sent), then the owner's CallerListener. Every attempt sent is reported with
+//   RequestRecorder::attempt_sent. A Caller built without a recorder (a relay's: its calls are
+//   not the run's end-to-end requests) reports nothing to a recorder; its figures still count.
+//
+// Timers: a Caller uses kTimerKinds consecutive kinds from the base kind its owner gives it:
+// base (per-try timeout), base + 1 (backoff wait before a retry), base + 2 (the breaker's
+// automatic transition from open to half-open).
+//
+// Late answers: an answer to an attempt that already ended (after its timeout, or duplicated by
+// the network, or after a crash) does not change the request: it is ignored and counted
+// (late_responses).
+//
+// Duplicate effects (non-idempotent requests, `idempotent` false; a relay forwarding a request
+// marked non-idempotent is non-idempotent too). An Ok answer means the attempt took effect at
+// the server. The Caller counts, exactly, the logical requests for which Ok answers to two or
+// more *distinct* attempts reached it -- RequestRecorder::duplicate_effect, once per request,
+// and the figure duplicate_effects. How: after a per-try timeout, a non-idempotent attempt is
+// not forgotten but kept as an orphan of its request (the request itself stays in the table,
+// even after it ended, while it has orphans). An answer to an orphan is attributed to its
+// request: if Ok, the request's count of effects goes up, whether it arrives before or after
+// the Ok of the try in flight (which ends the request as usual; an orphan's Ok does not end it:
+// the caller stopped waiting for that try), and whether or not the request has ended. When the
+// count reaches two, the duplicate is recorded. Duplicated copies of one answer do not count
+// twice: the attempt's entry is erased by its first answer.
+// What is therefore not counted, precisely: effects whose Ok never reaches the caller (lost by
+// the network, the caller crashed meanwhile, the answer was not Ok because an intermediary
+// failed after the effect), and Ok answers arriving later than `late_answer_window` after their
+// attempt's timeout: orphans are kept that long (bounded memory), then forgotten. Idempotent
+// requests keep no orphans (their late answers are only counted as late_responses).
+//
+// A crash abandons every request in progress (RequestRecorder::abandoned) without telling the
+// listener, forgets the orphans, empties the retry budget and resets the breaker to closed:
+// all of it is volatile state, lost with the node's.
+//
+// Figures (counted for requests that started at or after the recorder's measure_from; late
+// answers when they arrive after it): late_responses, attempts (sent), retries (made),
+// retries_denied_by_budget, retries_stopped_by_deadline, short_circuited (tries refused by the
+// breaker), duplicate_effects, circuit_opened (breaker transitions to open).
+//
+// A node's model owns at most one Caller: call ids are unique per Caller, not per node; the
+// backoff jitter is drawn from the node's stream "retry" (so that turning retries on or changing
+// the jitter does not change the replica choices, drawn from the node's own stream).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "models/resilience/backoff.hpp"
+#include "models/resilience/circuit_breaker.hpp"
+#include "models/resilience/retry_policy.hpp"
+#include "models/shared/figures.hpp"
+#include "models/shared/model.hpp"
+#include "models/shared/params.hpp"
+#include "models/shared/request_recorder.hpp"
+#include "models/shared/ring_buffer.hpp"
+#include "models/shared/rpc.hpp"
+#include "models/shared/slot_table.hpp"
+#include "models/shared/state_timeline.hpp"
+#include "sim/node.hpp"
+
+namespace models {
+
+/// What every client-like model says about its calls. Clients describe these fields at their
+/// own top level (they call describe() from theirs), so scenario files stay flat; retries and
+/// the circuit breaker are the sections "retry" and "circuit_breaker".
+struct CallerConfig {
+  ComponentRef target;
+  sim::Duration timeout = sim::Duration::nanoseconds(1'000'000'000);
+  std::int64_t request_bytes = 0;
+  bool idempotent = true;
+  sim::Duration late_answer_window = sim::Duration::nanoseconds(10'000'000'000);
+  RetryConfig retry;
+  CircuitBreakerConfig circuit_breaker;
+
+  template <class V>
+  void describe(V& v) {
+    v.field("target", target,
+            "the component called (required: the scenario must name one); one of its nodes is "
+            "picked uniformly at random for every attempt");
+    v.field("timeout", timeout, "per-try timeout on the caller's clock; 0: wait forever",
+            Limits{0});
+    v.field("request_bytes", request_bytes, "size of a request on the wire (for bandwidth)",
+            Limits{0, 4e9});
+    v.field("idempotent", idempotent,
+            "requests may take effect twice harmlessly; false: a retry after a success whose "
+            "answer came too late is counted as a duplicate effect");
+    v.field("late_answer_window", late_answer_window,
+            "non-idempotent requests: how long after a try's timeout its late answer is still "
+            "attributed to the request (to count duplicate effects)",
+            Limits{0});
+    v.section("retry", retry, "retries: attempts, backoff with jitter, deadline, budget");
+    v.section("circuit_breaker", circuit_breaker,
+              "a circuit breaker in front of the target (resilience4j's semantics)");
+  }
+};
+
+/// The nodes of config.target, for a Caller. Throws std::invalid_argument (a scenario error)
+/// when the target is not named or has no nodes.
+std::vector<sim::NodeId> resolve_target(const CallerConfig& config, BuildContext& ctx);
+
+/// How one logical request ended.
+struct CallResult {
+  std::uint64_t token = 0;  // the owner's value given to Caller::start
+  Outcome outcome = Outcome::Ok;
+  sim::Time started, ended;    // true times
+  std::uint32_t attempts = 0;  // attempts sent (tries refused by the breaker are not sent)
+};
+
+/// Implemented by the model that owns a Caller: told when each of its requests ends.
+class CallerListener {
+ public:
+  virtual void on_call_done(sim::Node& node, const CallResult& result) = 0;
+
+ protected:
+  ~CallerListener() = default;
+};
+
+class Caller {
+ public:
+  /// Timer kinds used from the base kind: timeout, backoff, breaker wait.
+  static constexpr std::uint32_t kTimerKinds = 3;
+
+  /// `targets`: the nodes of the target component (not empty). `timer_kind`: the first of
+  /// kTimerKinds consecutive kinds, distinct from the owner's other kinds. Records into
+  /// `recorder`, in its group `group`, and counts figures from recorder.measure_from().
+  Caller(const CallerConfig& config, std::vector<sim::NodeId> targets, std::uint32_t timer_kind,
+         RequestRecorder& recorder, CallerListener& listener, std::uint32_t group = 0);
+  /// As above; `recorder` may be null (nothing recorded: a relay's calls); figures count from
+  /// `measure_from` (true time).
+  Caller(const CallerConfig& config, std::vector<sim::NodeId> targets, std::uint32_t timer_kind,
+         RequestRecorder* recorder, sim::Time measure_from, CallerListener& listener);
+  Caller(const Caller&) = delete;
+  Caller& operator=(const Caller&) = delete;
+
+  /// Starts a logical request about `key`; its end comes back to the listener with `token`
+  /// (possibly before start returns, if the breaker refuses and no retry follows).
+  void start(sim::Node& node, std::uint64_t key, std::uint64_t token);
+  /// Starts a logical request on behalf of `inbound` (a relay): same key and operation; the
+  /// originating client's request_id and origin, one more hop; non-idempotent if either the
+  /// inbound request or this caller's configuration says so. With a `cap` (true time; the
+  /// inbound deadline when the owner propagates deadlines) no try waits past it, each try
+  /// carries at most it as its deadline, and no retry starts after it.
+  void forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token,
+               sim::Time cap = sim::Time::max());
+
+  /// Handles an RpcResponse (returns true), anything else is the owner's (returns false).
+  bool on_message(sim::Node& node, const sim::Message& message);
+  /// Handles the caller's own timers (returns true), others are the owner's (returns false).
+  bool on_timer(sim::Node& node, sim::TimerTag tag);
+  /// The node crashed: every pending request is abandoned.
+  void on_crash(sim::Node& node);
+
+  /// Logical requests in progress (not yet ended).
+  std::size_t in_flight() const { return active_; }
+  std::uint32_t timer_kind() const { return timer_kind_; }
+  const CallerConfig& config() const { return config_; }
+  /// The circuit breaker, or nullptr when it is not enabled.
+  const CircuitBreaker* breaker() const { return breaker_ ? &*breaker_ : nullptr; }
+  /// The breaker's state timeline, for Model::state_timelines() (empty without a breaker).
+  std::vector<const StateTimeline*> state_timelines() const;
+  void figures(Figures& out) const;
+  /// The figures figures() emits.
+  static FigureDocs figure_docs();
+
+ private:
+  using RequestId = SlotTable<int>::Id;
+  using AttemptId = SlotTable<int>::Id;
+
+  struct Request {
+    std::uint64_t token = 0;
+    std::uint64_t key = 0;
+    std::uint64_t request_id = 0;
+    sim::NodeId origin = sim::kNoNode;
+    std::uint32_t hops = 0;
+    std::uint8_t operation = 0;
+    bool idempotent = true;
+    bool measured = false;                  // started at or after measure_from
+    bool finished = false;                  // ended; kept while orphans may still answer
+    sim::Time started;                      // true time
+    sim::Time deadline = sim::Time::max();  // overall, on the node's monotonic clock
+    std::uint32_t tries = 0;                // made, refused ones included
+    std::uint32_t sent = 0;                 // attempts sent
+    std::uint32_t effects = 0;              // Ok answers received, to distinct attempts
+    std::uint32_t tracked = 0;              // attempts in the table (in flight or orphans)
+    AttemptId current = 0;                  // the attempt in flight; 0: none
+    sim::TimerId backoff_timer;
+    std::optional<Backoff> backoff;
+  };
+  struct Attempt {
+    RequestId request = 0;
+    sim::Time sent;  // monotonic
+    sim::TimerId timeout;
+    CircuitBreaker::Permit permit;
+  };
+  struct Orphan {
+    AttemptId attempt;
+    sim::Time forget_at;  // true time
+  };
+
+  void begin(sim::Node& node, Request request, sim::Time cap = sim::Time::max());
+  void try_once(sim::Node& node, RequestId id);
+  void on_answer(sim::Node& node, AttemptId id, Outcome outcome);
+  void on_timeout(sim::Node& node, AttemptId id);
+  void attempt_failed(sim::Node& node, RequestId id, Outcome outcome);
+  /// What to do after a failed try: retry (after a wait) or give up. Counts the reason.
+  RetryDecision decide_after_failure(sim::Node& node, Request& request, Outcome outcome);
+  void finish(sim::Node& node, RequestId id, Outcome outcome);
+  void took_effect(Request& request);
+  /// Drops the attempt from the table; drops the request too if it ended and has no attempts.
+  void forget_attempt(AttemptId id);
+  void release_if_done(RequestId id);
+  void forget_old_orphans(sim::Time true_now);
+  void breaker_result(sim::Node& node, CircuitBreaker::Permit permit, bool failed,
+                      sim::Duration duration);
+  sim::NodeId pick_target(sim::Node& node) const;
+  static sim::Time local_now(const sim::Node& node);
+
+  CallerConfig config_;
+  std::vector<sim::NodeId> targets_;
+  std::uint32_t timer_kind_;
+  RequestRecorder* recorder_;
+  sim::Time measure_from_;
+  CallerListener& listener_;
+  std::uint32_t group_ = 0;
+  RetryPolicy retry_;
+  std::optional<CircuitBreaker> breaker_;
+  std::optional<sim::Rng> retry_rng_;  // the node's stream "retry", from the first request on
+  SlotTable<Request> requests_;
+  SlotTable<Attempt> attempts_;  // keyed by call id
+  RingBuffer<Orphan> orphans_;   // in the order they were orphaned (= forget_at order)
+  std::size_t active_ = 0;
+  std::uint64_t next_request_id_ = 1;
+  std::uint64_t late_responses_ = 0, attempts_sent_ = 0, retries_ = 0;
+  std::uint64_t denied_by_budget_ = 0, stopped_by_deadline_ = 0, short_circuited_ = 0;
+  std::uint64_t duplicate_effects_ = 0;
+};
+
+}  // namespace models

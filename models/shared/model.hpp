@@ -1,0 +1,93 @@
+// A model instance: the process on one node of a scenario component, plus its report figures.
+// And what the scenario hands a model when it builds it (BuildContext).
+//
+// What a model class provides to be registered (scenario/model_catalog.cpp, one line each; the
+// catalog refuses at compile time a model that lacks one of them):
+//   using Config = ...;          its parameters: defaults as member initializers, describe(),
+//                                and `static constexpr const char* kSummary` (what it does);
+//   static std::unique_ptr<Model> make(const Config&, BuildContext&, std::size_t replica);
+//   static Wiring wiring(const Config&);   the protocols it serves and calls (protocol.hpp);
+//   static FigureDocs figure_docs();       the figures it emits (figures.hpp);
+// and optionally
+//   static std::vector<ConfigProblem> check(const Config&);   cross-field checks;
+//   static constexpr bool kGeneratesLoad = true;               a load fault may scale it.
+// docs/writing-a-model.md walks through one.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/shared/figures.hpp"
+#include "models/shared/params.hpp"
+#include "models/shared/protocol.hpp"
+#include "models/shared/request_recorder.hpp"
+#include "models/shared/state_timeline.hpp"
+#include "sim/cluster.hpp"
+#include "sim/faults.hpp"
+
+namespace models {
+
+class Model : public sim::Process {
+ public:
+  /// Adds this instance's figures (combined across the component's replicas by the report).
+  virtual void figures(Figures& /*out*/) const {}
+  /// A load change from the fault schedule (a spike): multiply the offered load by `factor`.
+  /// Returns false if this model generates no load (the scenario loader rejects such a target).
+  virtual bool scale_load(double /*factor*/) { return false; }
+  /// State timelines this instance keeps (a circuit breaker's), for the report's timelines.
+  virtual std::vector<const StateTimeline*> state_timelines() const { return {}; }
+};
+
+/// A problem of a configuration that describe()'s limits cannot express: the field's path
+/// relative to the component ("health_check/timeout") and what was expected.
+struct ConfigProblem {
+  std::string field;
+  std::string message;
+};
+
+/// Everything a model may use while building its instances (set-up time: may allocate).
+struct BuildContext {
+  sim::Cluster& cluster;
+  sim::FaultInjector& faults;
+  RequestRecorder& recorder;
+  std::string component;           // the component's name in the scenario
+  std::vector<sim::NodeId> nodes;  // its nodes, one instance each, in replica order
+  sim::Time warmup_end;            // figures are measured from here ...
+  sim::Time end;                   // ... to here
+  /// The nodes of another component (the scenario has already checked that it exists).
+  std::function<std::vector<sim::NodeId>(const ComponentRef&)> resolve;
+};
+
+/// Measures the time-average of a piecewise-constant quantity (queue length, busy workers)
+/// over [from, to], counting only what happens inside that interval.
+class TimeAverage {
+ public:
+  TimeAverage(sim::Time from, sim::Time to) : from_(from), to_(to), last_(from) {}
+  /// The quantity changes to `value` at `now`.
+  void set(sim::Time now, double value) {
+    accumulate(now);
+    value_ = value;
+  }
+  double average() const {
+    TimeAverage copy = *this;
+    copy.accumulate(to_);
+    const double span = (to_ - from_).seconds();
+    return span > 0 ? copy.area_ / span : 0.0;
+  }
+  double current() const { return value_; }
+
+ private:
+  void accumulate(sim::Time now) {
+    const sim::Time clamped = std::min(std::max(now, from_), to_);
+    if (clamped > last_) area_ += value_ * (clamped - last_).seconds();
+    last_ = std::max(last_, clamped);
+  }
+  sim::Time from_, to_, last_;
+  double value_ = 0;
+  double area_ = 0;
+};
+
+}  // namespace models

@@ -1,0 +1,87 @@
+// What the clients of one run saw: every logical request (retries included) with its outcome,
+// end-to-end latency and number of attempts, overall and per time window.
+//
+// - A request counts in the summary if it *started* after the warm-up.
+// - Windows cover the whole run from time 0 (warm-up included, flagged in the report); a
+//   request lands in the window in which it *ended*; attempts land in the window they were sent.
+// - Latency percentiles are over succeeded requests (failures have their own counts).
+// - Groups: each client component records into a group (its `group` label, by default the
+//   component's name); the totals cover every group, and each group also has its own totals
+//   and latency, so that two client populations (two cells, two tenants) can be told apart.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/shared/rpc.hpp"
+#include "sim/latency_histogram.hpp"
+#include "sim/time.hpp"
+
+namespace models {
+
+struct OutcomeCounts {
+  std::uint64_t requests = 0;
+  std::uint64_t attempts = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(Outcome::kCount)> by_outcome{};
+  std::uint64_t succeeded() const { return by_outcome[0]; }
+  std::uint64_t failed() const { return requests - succeeded(); }
+};
+
+struct WindowStats {
+  OutcomeCounts counts;
+  std::uint64_t attempts_sent = 0;   // offered load on the servers, retries included
+  sim::LatencyHistogram latency{7};  // 0.4 % quantile error: enough for a timeline
+};
+
+/// What one group of clients saw (requests started after the warm-up).
+struct GroupStats {
+  std::string name;
+  OutcomeCounts counts;
+  sim::LatencyHistogram latency;
+};
+
+class RequestRecorder {
+ public:
+  /// Measures requests started in [measure_from, end); windows of `window` from 0 to `end`.
+  RequestRecorder(sim::Time measure_from, sim::Time end, sim::Duration window);
+
+  /// The index of the group named `name`, added if new (set-up time: may allocate).
+  std::uint32_t group(const std::string& name);
+
+  /// A logical request of `group` ended (success or final failure). A group index that was
+  /// never added counts in the totals only.
+  void record(sim::Time started, sim::Time ended, Outcome outcome, std::uint32_t attempts,
+              std::uint32_t group = 0);
+  /// An attempt (first try or retry) left a client.
+  void attempt_sent(sim::Time at);
+  /// A non-idempotent request took effect more than once (a retry after a lost success).
+  void duplicate_effect(sim::Time started);
+  /// A request abandoned by its client without an outcome (the client crashed).
+  void abandoned(sim::Time started);
+
+  const OutcomeCounts& totals() const { return totals_; }
+  const sim::LatencyHistogram& latency() const { return latency_; }
+  const std::vector<GroupStats>& groups() const { return groups_; }
+  const std::vector<WindowStats>& windows() const { return windows_; }
+  sim::Duration window() const { return window_; }
+  sim::Time measure_from() const { return measure_from_; }
+  sim::Time end() const { return end_; }
+  std::uint64_t duplicate_effects() const { return duplicate_effects_; }
+  std::uint64_t abandoned_requests() const { return abandoned_; }
+
+ private:
+  WindowStats* window_at(sim::Time t);
+
+  sim::Time measure_from_, end_;
+  sim::Duration window_;
+  OutcomeCounts totals_;
+  sim::LatencyHistogram latency_;
+  std::vector<WindowStats> windows_;
+  std::vector<GroupStats> groups_;
+  std::uint64_t duplicate_effects_ = 0;
+  std::uint64_t abandoned_ = 0;
+};
+
+}  // namespace models
