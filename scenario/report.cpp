@@ -124,14 +124,21 @@ double number_or_nan(const Json& j, std::initializer_list<const char*> keys) {
   return cur->is_number() ? cur->get<double>() : std::nan("");
 }
 
-std::string half_width(const Json& ci, std::initializer_list<const char*> keys, double scale) {
+// The interval around `mean` as "±h", or "-d/+u" when it is lopsided (an availability interval
+// bent by 100 %), so that the table never suggests a bound beyond what is possible.
+std::string interval_text(const Json& ci, std::initializer_list<const char*> keys, double mean,
+                          double scale) {
   const Json* cur = &ci;
   for (const char* k : keys) {
     if (!cur->is_object() || !cur->contains(k)) return "";
     cur = &cur->at(k);
   }
-  if (!cur->is_array()) return "";
-  return fmt::format("±{:.3g}", ((*cur)[1].get<double>() - (*cur)[0].get<double>()) / 2 * scale);
+  if (!cur->is_array() || std::isnan(mean)) return "";
+  const double down = (mean - (*cur)[0].get<double>()) * scale;
+  const double up = ((*cur)[1].get<double>() - mean) * scale;
+  const double half = (up + down) / 2;
+  if (std::abs(up - down) <= 0.1 * half) return fmt::format("±{:.3g}", half);
+  return fmt::format("-{:.3g}/+{:.3g}", std::max(0.0, down), std::max(0.0, up));
 }
 
 std::string fixed(double v, int decimals) {
@@ -226,7 +233,8 @@ std::vector<std::string> all_figures(const Json& variants) {
 
 std::string figure_cell(const Json* figures, const std::string& key) {
   if (figures == nullptr || !figures->contains(key) || !figures->at(key).is_number()) return "";
-  return fmt::format("{:.4g}", figures->at(key).get<double>());
+  const double v = figures->at(key).get<double>();
+  return std::abs(v) >= 1000 ? fmt::format("{:.0f}", v) : fmt::format("{:.4g}", v);
 }
 
 struct TableRow {
@@ -253,18 +261,20 @@ std::string format_table(const Json& report) {
   for (const auto& r : rows) name_width = std::max(name_width, r.label.size());
   const std::vector<std::string> columns = table_columns(variants);
 
-  std::string out = fmt::format("{:<{}}  {:>10}  {:>16}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}",
+  std::string out = fmt::format("{:<{}}  {:>10}  {:>20}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}",
                                 "variant", name_width, "requests", "availability %", "p50 ms",
                                 "p99 ms", "p99.9 ms", "attempts", "goodput/s");
   for (const auto& c : columns)
     out += fmt::format("  {:>{}}", c, std::max<std::size_t>(c.size(), 9));
   out += "\n";
   for (const auto& r : rows) {
-    const std::string avail = fixed(number_or_nan(r.summary, {"availability"}) * 100, 3) +
-                              half_width(r.ci, {"availability"}, 100);
-    const std::string p99 = fixed(number_or_nan(r.summary, {"latency_ms", "p99"}), 2) +
-                            half_width(r.ci, {"latency_ms", "p99"}, 1);
-    out += fmt::format("{:<{}}  {:>10.0f}  {:>16}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}", r.label,
+    const double availability = number_or_nan(r.summary, {"availability"});
+    const double p99_ms = number_or_nan(r.summary, {"latency_ms", "p99"});
+    const std::string avail =
+        fixed(availability * 100, 3) + interval_text(r.ci, {"availability"}, availability, 100);
+    const std::string p99 =
+        fixed(p99_ms, 2) + interval_text(r.ci, {"latency_ms", "p99"}, p99_ms, 1);
+    out += fmt::format("{:<{}}  {:>10.0f}  {:>20}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}", r.label,
                        name_width, number_or_nan(r.summary, {"requests"}), avail,
                        fixed(number_or_nan(r.summary, {"latency_ms", "p50"}), 2), p99,
                        fixed(number_or_nan(r.summary, {"latency_ms", "p999"}), 2),

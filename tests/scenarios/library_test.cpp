@@ -5,12 +5,15 @@
 // and explain the change in the commit.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "scenario/model_catalog.hpp"
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
 #include "tests/scenarios/dsim_process.hpp"
@@ -62,4 +65,33 @@ TEST_CASE("every library scenario runs deterministically and keeps its fingerpri
     }
   }
   if (update) std::ofstream(kTable) << actual.dump(2) << "\n";
+}
+
+TEST_CASE("the figures a library scenario's description cites are columns of its table") {
+  // A description that says "see min_backend_share" must not send the reader to the JSON: any
+  // declared figure name with an underscore that the description mentions is a column.
+  for (const auto& path : library_files()) {
+    const scenario::ScenarioFile file = scenario::load_scenario_file(path.string());
+    const scenario::ScenarioSpec& base = file.variants.front();
+    for (const auto& component : base.components) {
+      for (const auto& figure : component.binding->figures) {
+        const std::string name = figure.name;
+        if (name.find('_') == std::string::npos) continue;
+        const auto at = file.description.find(name);
+        const auto word_char = [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        };
+        const bool cited = at != std::string::npos &&
+                           (at == 0 || !word_char(file.description[at - 1])) &&
+                           (at + name.size() == file.description.size() ||
+                            !word_char(file.description[at + name.size()]));
+        if (!cited) continue;
+        INFO(path.filename().string() << " cites " << name);
+        const bool shown =
+            std::any_of(base.report.columns.begin(), base.report.columns.end(),
+                        [&](const scenario::ColumnSpec& c) { return c.figure == name; });
+        CHECK(shown);
+      }
+    }
+  }
 }

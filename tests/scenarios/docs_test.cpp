@@ -1,0 +1,26 @@
+// The documentation lists what the code declares: every model's figures are in
+// docs/report-format.md under the model's heading, with their unit.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "scenario/model_catalog.hpp"
+#include "tests/scenarios/dsim_process.hpp"
+
+TEST_CASE("docs/report-format.md lists every figure of every model") {
+  const std::string doc =
+      test::slurp(std::filesystem::path(DSIM_SOURCE_DIR) / "docs/report-format.md");
+  for (const auto& m : scenario::model_catalog()) {
+    INFO("model " << m.name);
+    const auto start = doc.find("### `" + m.name + "`");
+    REQUIRE(start != std::string::npos);
+    const auto end = doc.find("### ", start + 4);
+    const std::string section = doc.substr(start, end == std::string::npos ? end : end - start);
+    for (const auto& f : m.figures) {
+      INFO("figure " << f.name);
+      CHECK(section.find("| `" + std::string(f.name) + "` | " + f.unit + " |") !=
+            std::string::npos);
+    }
+  }
+}
