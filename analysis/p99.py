@@ -21,27 +21,33 @@ class Bar:
     availability: float  # succeeded / requests; latency covers successes only, so show both
 
 
+def _latency(summary):
+    """(p50, p99, p99.9) in ms; None where nothing succeeded. dsim then writes "latency_ms": null
+    (docs/report-format.md); an object of nulls means the same."""
+    latency = summary.child("latency_ms", nullable=True)
+    if latency is None:
+        return None, None, None
+    p999 = latency.number("p999", nullable=True, optional=True)
+    if p999 is None:
+        by_percentile = latency.child("percentiles", nullable=True, optional=True)
+        if by_percentile is not None:
+            p999 = by_percentile.number("99.9", nullable=True, optional=True)
+    return latency.number("p50", nullable=True), latency.number("p99", nullable=True), p999
+
+
 def extract(report):
     """The bars of one report (raises ReportError when a figure is missing)."""
     result = []
     for name, variant in variants(report, "p99"):
-        latency = variant.child("summary").child("latency_ms")
-        p999 = latency.number("p999", nullable=True, optional=True)
-        if p999 is None:
-            by_percentile = latency.child("percentiles", nullable=True, optional=True)
-            if by_percentile is not None:
-                p999 = by_percentile.number("99.9", nullable=True, optional=True)
+        summary = variant.child("summary")
+        p50, p99, p999 = _latency(summary)
         ci = None
         ci95 = variant.child("ci95", nullable=True, optional=True)
         if ci95 is not None:
             ci_latency = ci95.child("latency_ms", nullable=True, optional=True)
             ci = ci_latency.interval("p99") if ci_latency is not None else None
-        summary = variant.child("summary")
         availability = summary.number("availability", nullable=True, optional=True)
-        result.append(
-            Bar(name, latency.number("p50", nullable=True), latency.number("p99", nullable=True), p999, ci,
-                availability)
-        )
+        result.append(Bar(name, p50, p99, p999, ci, availability))
     return result
 
 

@@ -16,6 +16,10 @@ OTHER_STATE_COLOURS = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#
 FAULT_COLOURS = {"crash": "#d62728", "pause": "#ff7f0e", "partition": "#9467bd", "degrade": "#8c564b",
                  "clock": "#17becf", "load": "#e377c2"}
 FAULT_DEFAULT_COLOUR = "#7f7f7f"
+NO_VALUE = {  # what a panel says of a variant that has no point in it at all
+    "p99": "no successful request",
+    "availability": "no request ended",
+}
 AVAILABILITY_STEPS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25)
 METRICS = (  # (key in Series, axis label)
     ("attempts", "attempts sent\n(per s)"),
@@ -217,6 +221,7 @@ def draw(timeline):
                     marker="." if len(series.mid_s) <= 60 else None, markersize=5, label=series.variant)
         ax.set_ylabel(label)
         _shade(ax, timeline, faults)
+        _note_empty(ax, key, timeline.series, colour)
     _format_metric_axes(dict(zip((k for k, _ in METRICS), axes)))
     if fault_ax is not None:
         _draw_faults(fault_ax, timeline, faults, fault_places, n_fault_rows)
@@ -253,6 +258,19 @@ def _shade(ax, timeline, faults):
         ax.axvspan(start, end, facecolor="0.6", alpha=0.35, linewidth=0, zorder=0)
     for span in faults:
         ax.axvspan(span.start_s, span.end_s, facecolor=_fault_colour(span.kind), alpha=0.12, linewidth=0, zorder=0)
+
+
+def _note_empty(ax, key, series, colour):
+    """Names, in its colour, each variant without a single point in this panel (e.g. no request
+    succeeded, so no p99): a missing line must not read as a variant left out of the plot."""
+    if key not in NO_VALUE:
+        return
+    empty = [s for s in series if all(math.isnan(v) for v in getattr(s, key))]
+    for row, s in enumerate(empty):
+        ax.annotate(f"{s.variant}: {NO_VALUE[key]}", (0, 1), xycoords="axes fraction", xytext=(6, -4 - 14 * row),
+                    textcoords="offset points", ha="left", va="top", fontsize=10, color=colour[s.variant],
+                    fontweight="bold", bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
+                                             "alpha": 0.8})
 
 
 def _format_metric_axes(axes):

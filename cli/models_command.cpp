@@ -1,9 +1,11 @@
 // dsim models [NAME]: every model's parameters, from the same describe() the loader uses.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "scenario/model_catalog.hpp"
+#include "scenario/value_codec.hpp"
 
 namespace cli {
 namespace {
@@ -19,6 +21,16 @@ void print_model(const scenario::ModelBinding& m) {
       meaning.replace(pos, 1, "\n      ");
     std::printf("      %s\n", meaning.c_str());
   }
+  // The defaults' wiring; their problems (a required reference is empty) don't matter here.
+  scenario::Problems ignored;
+  const models::Wiring wiring = m.wiring(m.parse(scenario::Json::object(), "", ignored));
+  std::printf("\n  serves: %s\n", wiring.serves.names().c_str());
+  for (const auto& call : wiring.calls)
+    std::printf("  calls `%s`, speaking %s\n", call.field, call.speaks.names().c_str());
+  std::printf("\n  figures (per component in the report; replicas combined as said):\n");
+  for (const auto& f : m.figures)
+    std::printf("  %s: %s, %s over replicas\n      %s\n", f.name, f.unit,
+                models::to_string(f.combine), f.meaning);
   std::printf("\n");
 }
 
@@ -28,7 +40,16 @@ int models_command(const std::vector<std::string>& args) {
   if (args.size() > 1) throw UsageError{"usage: dsim models [NAME]"};
   if (args.size() == 1) {
     const auto* m = scenario::find_model(args[0]);
-    if (m == nullptr) throw UsageError{"no model \"" + args[0] + "\" (dsim models lists them)"};
+    if (m == nullptr) {
+      if (args[0].starts_with("-"))
+        throw UsageError{"unknown option \"" + args[0] + "\" (see dsim models --help)"};
+      std::vector<std::string> known;
+      for (const auto& model : scenario::model_catalog()) known.push_back(model.name);
+      const std::string guess = scenario::closest_name(args[0], known);
+      throw UsageError{
+          "no model \"" + args[0] + "\" (" +
+          (guess.empty() ? "dsim models lists them" : "did you mean \"" + guess + "\"?") + ")"};
+    }
     print_model(*m);
     return 0;
   }

@@ -10,6 +10,7 @@
 #include "models/clients/open_loop_client.hpp"
 #include "models/contention/occ_client.hpp"
 #include "models/contention/occ_store.hpp"
+#include "models/proxies/fault_proxy.hpp"
 #include "models/services/relay.hpp"
 #include "models/services/server.hpp"
 
@@ -27,6 +28,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<Cache>("cache"),
       bind_model<OccStore>("occ_store"),
       bind_model<OccClient>("occ_client"),
+      bind_model<FaultProxy>("fault_proxy"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

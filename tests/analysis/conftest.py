@@ -62,26 +62,58 @@ def sample_report_path(tmp_path):
     return write_report(tmp_path, sample_report.make_report())
 
 
-@pytest.fixture(scope="session")
-def dsim_report_path(tmp_path_factory):
-    """A report written by the real dsim: `$DSIM_BINARY run scenarios/mm1.json --seeds 2`."""
+def dsim_binary():
+    """$DSIM_BINARY, checked; skips the test when it is not set."""
     binary = os.environ.get("DSIM_BINARY")
     if not binary:
         pytest.skip("DSIM_BINARY is not set: no report from the real simulator")
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         pytest.fail(f"DSIM_BINARY={binary} is not an executable file")
-    if not DSIM_SCENARIO.is_file():
-        pytest.fail(f"DSIM_BINARY is set but the scenario {DSIM_SCENARIO} does not exist")
-    out = tmp_path_factory.mktemp("dsim")
-    command = [binary, "run", str(DSIM_SCENARIO), "--seeds", "2", "--out", str(out), "--quiet"]
+    return binary
+
+
+def run_dsim(scenario, out, *args):
+    """Runs `$DSIM_BINARY run SCENARIO --out OUT --quiet ARGS` and returns the one report it wrote."""
+    command = [dsim_binary(), "run", str(scenario), "--out", str(out), "--quiet", *map(str, args)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
     if done.returncode != 0:
         pytest.fail(f"{' '.join(command)} exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
-    written = sorted(out.glob("*.report.json"))
+    written = sorted(Path(out).glob("*.report.json"))
     if len(written) != 1:
         pytest.fail(f"{' '.join(command)} wrote {len(written)} *.report.json files in {out}, expected 1: "
-                    f"{sorted(p.name for p in out.iterdir())}")
+                    f"{sorted(p.name for p in Path(out).iterdir())}")
     return written[0]
+
+
+@pytest.fixture(scope="session")
+def dsim_report_path(tmp_path_factory):
+    """A report written by the real dsim: `$DSIM_BINARY run scenarios/mm1.json --seeds 2`."""
+    dsim_binary()
+    if not DSIM_SCENARIO.is_file():
+        pytest.fail(f"DSIM_BINARY is set but the scenario {DSIM_SCENARIO} does not exist")
+    return run_dsim(DSIM_SCENARIO, tmp_path_factory.mktemp("dsim"), "--seeds", "2")
+
+
+# A server that answers every request with an error in the variant "all-errors": nothing succeeds.
+FAILING_SCENARIO = """{
+  "name": "failing", "description": "one variant where no request succeeds",
+  "duration": "3s", "warmup": "1s",
+  "components": {
+    "api": {"model": "server", "service_time": {"dist": "exponential", "mean": "1ms"}},
+    "client": {"model": "open_loop_client", "rate": "200/s", "target": "api"}
+  },
+  "variants": {"all-errors": {"components": {"api": {"error_rate": 1}}}}
+}"""
+
+
+@pytest.fixture(scope="session")
+def dsim_failing_report_path(tmp_path_factory):
+    """A report of the real dsim in which the variant "all-errors" has no successful request
+    (its summary's latency_ms is null)."""
+    directory = tmp_path_factory.mktemp("dsim-failing")
+    scenario = directory / "failing.json"
+    scenario.write_text(FAILING_SCENARIO)
+    return run_dsim(scenario, directory / "out", "--seeds", "2")
 
 
 @pytest.fixture(params=["sample", "dsim"])

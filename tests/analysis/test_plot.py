@@ -147,6 +147,15 @@ def nothing_succeeded(data):
             window.update(p50_ms=None, p99_ms=None, availability=0.0 if window["requests"] else None)
 
 
+def nothing_succeeded_as_dsim_writes_it(data):
+    """As dsim writes it: the summaries' latency_ms is null, not an object of nulls."""
+    nothing_succeeded(data)
+    variant = data["variants"][1]
+    variant["summary"]["latency_ms"] = None
+    for run in variant["runs"]:
+        run["summary"]["latency_ms"] = None
+
+
 def no_requests(data):
     variant = data["variants"][0]
     variant["summary"].update(availability=None, requests=0.0)
@@ -159,6 +168,7 @@ def no_requests(data):
     ("availability exactly 1", lambda d: None, {"perfect": ("breaker",)}),
     ("no faults and no states", no_faults_no_states, {}),
     ("a variant where nothing succeeded", nothing_succeeded, {}),
+    ("nothing succeeded, latency_ms null", nothing_succeeded_as_dsim_writes_it, {}),
     ("a variant without requests", no_requests, {}),
     ("one variant", lambda d: None, {"variants": ("breaker",)}),
     ("many variants", lambda d: None, {"variants": tuple(f"variant-{i}" for i in range(9))}),
@@ -167,6 +177,38 @@ def test_valid_edge_cases(capsys, tmp_path, kind, case, edit, make):
     report = edited(tmp_path, edit, **make)
     out = tmp_path / f"{kind}.png"
     assert_ok(run_plot_here(capsys, kind, report, "-o", out), out)
+    assert_image(out, "png")
+
+
+def figure_texts(fig):
+    """Every text drawn on a figure (annotations, titles, tick labels); closes the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    plt.close(fig)
+    return texts
+
+
+@pytest.mark.parametrize("edit", [nothing_succeeded, nothing_succeeded_as_dsim_writes_it])
+def test_a_variant_without_success_says_so(tmp_path, edit):
+    import p99
+    import report
+    import timeline
+
+    loaded = report.load(edited(tmp_path, edit))
+    bars_fig = p99.draw([p99.extract(loaded)], ["breaker-demo"], [2])
+    assert "no request\nsucceeded" in figure_texts(bars_fig)
+    timeline_fig = timeline.draw(timeline.extract(loaded))
+    texts = figure_texts(timeline_fig)
+    assert "breaker: no successful request" in texts
+    assert not any("no-breaker:" in t for t in texts)  # it has successes: no note
+
+
+@pytest.mark.parametrize("kind", ["p99", "timeline"])
+def test_plots_of_a_dsim_report_where_nothing_succeeded(dsim_failing_report_path, kind, tmp_path):
+    out = tmp_path / f"{kind}.png"
+    assert_ok(run_plot(kind, dsim_failing_report_path, "-o", out), out)
     assert_image(out, "png")
 
 

@@ -45,7 +45,7 @@ TEST_CASE("the valid base scenario runs and writes its report") {
   dir.write("ok.json", kValid);
   const test::Process p = test::run_dsim("run ok.json --out out --quiet", dir.path());
   CHECK(p.status == 0);
-  CHECK(std::filesystem::exists(dir.path() / "out" / "tiny.report.json"));
+  CHECK(std::filesystem::exists(dir.path() / "out" / "ok.report.json"));  // the file's stem
 }
 
 TEST_CASE("a missing file, a directory, and invalid JSON with line and column") {
