@@ -250,3 +250,15 @@ TEST_CASE("a plot that fails is reported as the plotting step's failure, with pl
   CHECK(fs::exists(dir.path() / "results/tiny.report.json"));
   CHECK(png(dir.path() / "results/tiny.timeline.png"));  // the other plot is still drawn
 }
+
+TEST_CASE("dsim models NAME shows the model's protocols and figures with units and meaning") {
+  const test::TempDir dir;
+  const test::Process p = test::run_dsim("models load_balancer", dir.path());
+  CHECK(p.status == 0);
+  CHECK_THAT(p.out, Catch::Contains("serves: rpc and health"));
+  CHECK_THAT(p.out, Catch::Contains("calls `backends`, speaking rpc"));
+  CHECK_THAT(p.out, Catch::Contains("min_backend_share: fraction, mean over replicas\n"
+                                    "      the idlest backend's share of the forwarded requests"));
+  const test::Process cache = test::run_dsim("models cache", dir.path());
+  CHECK_THAT(cache.out, Catch::Contains("hit_ratio: fraction, mean over replicas"));
+}
