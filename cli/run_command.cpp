@@ -1,32 +1,22 @@
 // dsim run: every (variant, seed) run in parallel, one report, printed table.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
-#include <sstream>
-#include <stdexcept>
-#include <system_error>
 #include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/parallel_runs.hpp"
+#include "cli/plot.hpp"
+#include "cli/report_files.hpp"
 #include "scenario/report.hpp"
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/scenario_error.hpp"
-
-extern char** environ;  // the environment handed to plot.py
 
 namespace cli {
 namespace {
@@ -148,69 +138,6 @@ std::vector<const scenario::ScenarioSpec*> choose_variants(const scenario::Scena
   return chosen;
 }
 
-// --- where the outputs go -----------------------------------------------------------------
-
-// Outputs are named after the scenario file, not its "name": two files may share a name (a copy
-// being edited), and each must keep its own report.
-std::string output_stem(const std::string& scenario_path) {
-  return fs::path(scenario_path).stem().string();
-}
-
-void make_out_dir(const fs::path& dir) {
-  std::error_code error;
-  fs::create_directories(dir, error);
-  if (error || !fs::is_directory(dir))
-    throw UsageError{"--out " + dir.string() + ": cannot create the directory (" +
-                     (error ? error.message() : "a file is in the way") + ")"};
-}
-
-// The scenario file an existing report says it was written from; nullopt when that cannot be
-// read (not JSON, not a report, an unreadable file).
-std::optional<std::string> report_origin(const fs::path& report) {
-  std::ifstream in(report, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto json = scenario::Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object() || !json.contains("scenario")) return std::nullopt;
-  const auto& about = json.at("scenario");
-  if (!about.is_object() || !about.contains("file") || !about.at("file").is_string())
-    return std::nullopt;
-  return about.at("file").get<std::string>();
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-  std::error_code ea, eb;
-  const fs::path ca = fs::weakly_canonical(a, ea), cb = fs::weakly_canonical(b, eb);
-  if (ea || eb) return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
-  return ca == cb;
-}
-
-// Re-running a scenario replaces its report; a report of another scenario file with the same
-// stem (or anything dsim cannot identify) is never silently clobbered.
-void check_overwrite(const fs::path& report, const std::string& scenario_path) {
-  std::error_code error;
-  if (!fs::exists(fs::symlink_status(report, error))) return;
-  const std::optional<std::string> origin = report_origin(report);
-  if (origin && same_file(*origin, scenario_path)) return;
-  const std::string what = origin ? "was written from " + *origin + ", not from " + scenario_path
-                                  : "exists and is not a dsim report of " + scenario_path +
-                                        " (it names no scenario file)";
-  throw UsageError{report.string() + " " + what +
-                   "; refusing to overwrite it: choose another directory with --out DIR, or "
-                   "remove it"};
-}
-
-// Writes via a temporary file and a rename: a reader never sees half a report.
-void write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
-
 // --- the reproduce line ---------------------------------------------------------------------
 
 // POSIX shell quoting: plain words stay as they are, anything else goes in single quotes, with
@@ -247,110 +174,6 @@ std::string reproduce_command(const RunOptions& o, const std::vector<std::uint64
 }
 
 // --- plotting ---------------------------------------------------------------------------------
-
-/// A pipe whose ends close themselves.
-class Pipe {
- public:
-  Pipe() {
-    if (pipe2(fds_, O_CLOEXEC) != 0)
-      throw std::system_error(errno, std::generic_category(), "pipe");
-  }
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  int read_end() const { return fds_[0]; }
-  int write_end() const { return fds_[1]; }
-  void close_read() { close_fd(fds_[0]); }
-  void close_write() { close_fd(fds_[1]); }
-
- private:
-  static void close_fd(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  int fds_[2] = {-1, -1};
-};
-
-struct ScriptResult {
-  int status;  // the exit status; 128 + N for a signal; -1: could not be started
-  std::string errors;
-};
-
-std::string read_all(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n > 0)
-      text.append(buffer, static_cast<std::size_t>(n));
-    else if (n == 0 || errno != EINTR)
-      return text;
-  }
-}
-
-int wait_for(pid_t pid) {
-  int raw = 0;
-  while (waitpid(pid, &raw, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-}
-
-// Runs a program with argv as given, without a shell (a path from --out may hold any character):
-// stdout discarded, stderr captured.
-ScriptResult run_program(std::vector<std::string> argv) {
-  Pipe errors;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, errors.write_end(), STDERR_FILENO);
-  std::vector<char*> pointers;
-  for (auto& arg : argv) pointers.push_back(arg.data());
-  pointers.push_back(nullptr);
-  pid_t pid = 0;
-  const int failed = posix_spawn(&pid, pointers[0], &actions, nullptr, pointers.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  errors.close_write();  // the child holds its copy; EOF comes when it exits
-  if (failed != 0) return {-1, "cannot run " + argv[0] + ": " + std::strerror(failed)};
-  std::string text = read_all(errors.read_end());
-  return {wait_for(pid), std::move(text)};
-}
-
-// One line when plot.py said one line (its errors are), else the whole text below the header.
-void report_plot_failure(const char* kind, const ScriptResult& r) {
-  std::string text = r.errors;
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  const std::string status =
-      r.status < 0 ? "" : " (plot.py exit status " + std::to_string(r.status) + ")";
-  const bool one_line = text.find('\n') == std::string::npos;
-  std::fprintf(stderr, "dsim: --plot: the %s plot failed%s:%s%s\n", kind, status.c_str(),
-               one_line ? " " : "\n", text.empty() ? "(no message)" : text.c_str());
-}
-
-// Draws the p99 comparison and the timeline beside the report; returns the exit status. A plot
-// of a report dsim just wrote can only fail on a bug or a broken installation (no python3 or
-// matplotlib): status 1, but reported as the plotting step's failure with plot.py's message,
-// and the other plot is still drawn.
-int plot(const fs::path& report, const std::string& stem, const fs::path& dir) {
-  const std::string script = std::string(DSIM_SOURCE_DIR) + "/analysis/plot.py";
-  int status = 0;
-  for (const char* kind : {"p99", "timeline"}) {
-    const fs::path png = dir / (stem + "." + kind + ".png");
-    const ScriptResult r =
-        run_program({"/usr/bin/python3", script, kind, report.string(), "-o", png.string()});
-    if (r.status == 0) {
-      std::printf("plot:      %s\n", png.c_str());
-      continue;
-    }
-    std::fflush(stdout);  // keep the lines in order on a terminal
-    report_plot_failure(kind, r);
-    status = 1;
-  }
-  return status;
-}
-
 // --- running and printing ---------------------------------------------------------------------
 
 struct Outcome {
