@@ -23,8 +23,7 @@ ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::No
 std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& config,
                                               BuildContext& ctx, std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
-  const std::uint32_t group =
-      ctx.recorder.group(config.group.empty() ? ctx.component : config.group);
+  const std::uint32_t group = ctx.group(config.group);
   return std::make_unique<ClosedLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
                                             resolve_target(config.call, ctx), ctx.recorder,
                                             ctx.warmup_end, ctx.end, group);

@@ -33,8 +33,7 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
                                             std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
   DSIM_ASSERT(check(config).empty(), "the loader checked the configuration");
-  const std::uint32_t group =
-      ctx.recorder.group(config.group.empty() ? ctx.component : config.group);
+  const std::uint32_t group = ctx.group(config.group);
   return std::make_unique<OpenLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
                                           resolve_target(config.call, ctx), ctx.recorder,
                                           ctx.warmup_end, ctx.end, group);

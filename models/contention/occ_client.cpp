@@ -35,8 +35,7 @@ std::unique_ptr<Model> OccClient::make(const OccClientConfig& config, BuildConte
   std::vector<sim::NodeId> stores = ctx.resolve(config.target);
   if (stores.empty())
     throw std::invalid_argument("target: component '" + config.target.name + "' has no nodes");
-  const std::uint32_t group =
-      ctx.recorder.group(config.group.empty() ? ctx.component : config.group);
+  const std::uint32_t group = ctx.group(config.group);
   return std::make_unique<OccClient>(config, ctx.cluster.node(ctx.nodes[replica]),
                                      std::move(stores), ctx.recorder, ctx.warmup_end, ctx.end,
                                      group);

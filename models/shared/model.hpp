@@ -59,6 +59,11 @@ struct BuildContext {
   sim::Time end;                   // ... to here
   /// The nodes of another component (the scenario has already checked that it exists).
   std::function<std::vector<sim::NodeId>(const ComponentRef&)> resolve;
+
+  /// The recorder's group for a client labelled `label` (empty: the component's own name).
+  std::uint32_t group(const std::string& label) const {
+    return recorder.group(label.empty() ? component : label);
+  }
 };
 
 /// Measures the time-average of a piecewise-constant quantity (queue length, busy workers)
