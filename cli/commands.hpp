@@ -1,4 +1,5 @@
-// The dsim subcommands. Each returns the process exit status: 0 ok, 2 bad input, 1 internal error.
+// The dsim subcommands. Each returns the process exit status: 0 ok, 2 bad input, 1 internal error
+// (or a failed --plot); an output that cannot be written throws OutputError (4, output_file.hpp).
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 // dsim: a deterministic distributed-systems simulator. See `dsim --help`.
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/output_file.hpp"
 #include "scenario/scenario_error.hpp"
 #include "sim/version.hpp"
 
@@ -31,7 +33,8 @@ constexpr const char* kHelpOption = "      -h, --help        print this help\n";
 
 constexpr const char* kExitStatus =
     R"(exit status: 0 ok, 2 bad input (the message names the file, the JSON path and what was
-expected), 1 internal error.
+expected), 4 an output could not be written (the message names the file and the reason; nothing
+is left under its name), 1 internal error (or a failed --plot).
 )";
 
 struct Command {
@@ -142,6 +145,10 @@ int dispatch(std::vector<std::string> args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) would otherwise kill dsim with SIGXFSZ in the middle of a
+  // write: no message, and a temporary file left behind. Ignored, the write fails with EFBIG
+  // and takes the checked path like any other write error (exit status 4, nothing left).
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return dispatch(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const cli::UsageError& e) {
@@ -150,6 +157,9 @@ int main(int argc, char** argv) {
   } catch (const scenario::ScenarioError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
+  } catch (const cli::OutputError& e) {
+    std::fprintf(stderr, "dsim: %s\n", e.message.c_str());
+    return 4;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dsim: internal error: %s\n", e.what());
     return 1;

@@ -3,7 +3,6 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
-#include <stdexcept>
 #include <system_error>
 
 #include "cli/commands.hpp"
@@ -65,17 +64,6 @@ void check_overwrite(const fs::path& report, const std::string& scenario_path) {
   throw UsageError{report.string() + " " + what +
                    "; refusing to overwrite it: choose another directory with --out DIR, or "
                    "remove it"};
-}
-
-// Writes via a temporary file and a rename: a reader never sees half a report.
-void write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, path);
 }
 
 }  // namespace cli

@@ -1,5 +1,6 @@
-// Where `dsim run` writes: files named after the scenario file, a directory made on demand, a
-// report never overwritten by another scenario file's, and writes that land whole or not at all.
+// Where `dsim run` writes: files named after the scenario file, a directory made on demand, and
+// a report never overwritten by another scenario file's. How a file is written, whole or not at
+// all, is cli/output_file.hpp.
 #pragma once
 
 #include <filesystem>
@@ -13,7 +14,5 @@ std::string output_stem(const std::string& scenario_path);
 void make_out_dir(const std::filesystem::path& dir);
 /// A UsageError when `report` exists and was not written from `scenario_path`.
 void check_overwrite(const std::filesystem::path& report, const std::string& scenario_path);
-/// Writes `text` to `path` through a temporary file and a rename.
-void write_atomically(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace cli

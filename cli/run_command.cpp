@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/output_file.hpp"
 #include "cli/parallel_runs.hpp"
 #include "cli/plot.hpp"
 #include "cli/report_files.hpp"

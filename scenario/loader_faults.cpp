@@ -4,6 +4,7 @@
 
 #include "scenario/loader_parts.hpp"
 #include "scenario/model_catalog.hpp"
+#include "scenario/node_index.hpp"
 #include "scenario/object_fields.hpp"
 
 namespace scenario {
@@ -31,23 +32,68 @@ std::string action_names() {
   return names;
 }
 
-// Expands names to nodes; reports unknown ones.
-bool expand_all(const std::vector<std::string>& names, const std::string& path,
-                const ScenarioSpec& scenario, Problems& problems, std::vector<std::string>& out) {
+// Resolves names to node ranges (in order, repeats kept); reports unknown ones.
+bool resolve_all(const std::vector<std::string>& names, const std::string& path,
+                 const NodeIndex& index, Problems& problems, std::vector<NodeRange>& out) {
   bool ok = true;
   for (const auto& n : names) {
-    const auto nodes = expand_name(n, scenario);
-    if (nodes.empty()) {
+    const auto range = index.find(n);
+    if (!range) {
       problems.add(path, "unknown node or component \"" + n + "\"");
       ok = false;
+      continue;
     }
-    out.insert(out.end(), nodes.begin(), nodes.end());
+    append_range(out, *range);
   }
   return ok;
 }
 
+// A load spike scales clients: each target must be a component that generates load.
+void read_load_targets(const std::vector<std::string>& names, const std::string& path,
+                       const ScenarioSpec& scenario, const NodeIndex& index, Problems& problems,
+                       std::vector<NodeRange>& out) {
+  for (const auto& n : names) {
+    const auto c = index.component(n);
+    if (!c) {
+      problems.add(path, "unknown component \"" + n + "\"");
+      continue;
+    }
+    const ComponentSpec& component = scenario.components[*c];
+    if (!component.binding->generates_load)
+      problems.add(path, "\"" + n + "\" (" + component.model +
+                             ") generates no load to scale: target a client");
+    else
+      out.push_back({*c, 0, component.node_names.size()});  // whole components: never merged
+  }
+}
+
+// "groups": [["a", "b[0]"], "c"]: at least two groups, each a name or a list of names.
+void read_groups(const ObjectFields& fields, const NodeIndex& index, Problems& problems,
+                 FaultSpec& f) {
+  if (!fields.has("groups") || !fields.at("groups").is_array() || fields.at("groups").size() < 2) {
+    problems.add(fields.path("groups"),
+                 "expected at least two groups of node or component names, like [[\"a\"], "
+                 "[\"b\", \"c\"]]");
+    return;
+  }
+  for (std::size_t g = 0; g < fields.at("groups").size(); ++g) {
+    const Json& group = fields.at("groups")[g];
+    std::vector<std::string> members;
+    std::vector<NodeRange> resolved;
+    const std::string where = fields.path("groups") + "/" + std::to_string(g);
+    if (group.is_string())
+      members = {group.get<std::string>()};
+    else if (group.is_array())
+      for (const auto& m : group) members.push_back(m.is_string() ? m.get<std::string>() : "");
+    if (members.empty())
+      problems.add(where, "expected a list of node or component names, got " + shown(group));
+    else if (resolve_all(members, where, index, problems, resolved))
+      f.groups.push_back(std::move(resolved));
+  }
+}
+
 void read_one(const Json& entry, const std::string& path, const ScenarioSpec& scenario,
-              Problems& problems, std::vector<FaultSpec>& out) {
+              const NodeIndex& index, Problems& problems, std::vector<FaultSpec>& out) {
   if (!entry.is_object() || !entry.contains("action") || !entry.at("action").is_string() ||
       !action_keys().contains(entry.at("action").get<std::string>())) {
     problems.add(path + "/action", "expected one of " + action_names() +
@@ -76,46 +122,13 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
   const bool needs_target = f.action != "partition" && f.action != "cut" && f.action != "degrade";
   std::vector<std::string> names;
   if (fields.get_names("target", names, needs_target)) {
-    if (f.action == "load") {
-      for (const auto& n : names) {
-        const auto* c = [&]() -> const ComponentSpec* {
-          for (const auto& comp : scenario.components)
-            if (comp.name == n) return &comp;
-          return nullptr;
-        }();
-        if (c == nullptr)
-          problems.add(fields.path("target"), "unknown component \"" + n + "\"");
-        else if (!c->binding->generates_load)
-          problems.add(fields.path("target"), "\"" + n + "\" (" + c->model +
-                                                  ") generates no load to scale: target a client");
-        else
-          f.targets.push_back(n);
-      }
-    } else {
-      expand_all(names, fields.path("target"), scenario, problems, f.targets);
-    }
+    if (f.action == "load")
+      read_load_targets(names, fields.path("target"), scenario, index, problems, f.targets);
+    else
+      resolve_all(names, fields.path("target"), index, problems, f.targets);
   }
   if (f.action == "partition") {
-    if (!fields.has("groups") || !fields.at("groups").is_array() ||
-        fields.at("groups").size() < 2) {
-      problems.add(fields.path("groups"),
-                   "expected at least two groups of node or component names, like [[\"a\"], "
-                   "[\"b\", \"c\"]]");
-    } else {
-      for (std::size_t g = 0; g < fields.at("groups").size(); ++g) {
-        const Json& group = fields.at("groups")[g];
-        std::vector<std::string> members, expanded;
-        const std::string where = fields.path("groups") + "/" + std::to_string(g);
-        if (group.is_string())
-          members = {group.get<std::string>()};
-        else if (group.is_array())
-          for (const auto& m : group) members.push_back(m.is_string() ? m.get<std::string>() : "");
-        if (members.empty())
-          problems.add(where, "expected a list of node or component names, got " + shown(group));
-        else if (expand_all(members, where, scenario, problems, expanded))
-          f.groups.push_back(expanded);
-      }
-    }
+    read_groups(fields, index, problems, f);
     fields.get("one_way", f.one_way);
   }
   if (f.action == "cut" || f.action == "degrade") {
@@ -124,8 +137,8 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
     fields.get("to", f.to, {}, needs_link);
     for (const auto* end : {&f.from, &f.to}) {
       if (end->empty()) continue;
-      const auto nodes = expand_name(*end, scenario);
-      if (nodes.size() != 1)
+      const auto nodes = index.find(*end);
+      if (!nodes || nodes->count != 1)
         problems.add(fields.path(end == &f.from ? "from" : "to"),
                      "expected the name of one node, got \"" + *end + "\"");
     }
@@ -172,8 +185,9 @@ void read_faults(const Json& faults, const std::string& path, const ScenarioSpec
     problems.add(path, "expected a list of faults, got " + shown(faults));
     return;
   }
+  const NodeIndex index(scenario);
   for (std::size_t i = 0; i < faults.size(); ++i)
-    read_one(faults[i], path + "/" + std::to_string(i), scenario, problems, out);
+    read_one(faults[i], path + "/" + std::to_string(i), scenario, index, problems, out);
 }
 
 }  // namespace scenario

@@ -27,7 +27,4 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems);
 void read_faults(const Json& faults, const std::string& path, const ScenarioSpec& scenario,
                  Problems& problems, std::vector<FaultSpec>& out);
 
-/// Node names of a component, or the name itself if it is a node (empty if neither).
-std::vector<std::string> expand_name(const std::string& name, const ScenarioSpec& scenario);
-
 }  // namespace scenario

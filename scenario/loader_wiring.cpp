@@ -6,6 +6,7 @@
 
 #include "scenario/loader_parts.hpp"
 #include "scenario/model_catalog.hpp"
+#include "scenario/node_index.hpp"
 #include "scenario/value_codec.hpp"
 #include "sim/assert.hpp"
 
@@ -37,23 +38,11 @@ void require_declared_calls(const ComponentSpec& c, const models::Wiring& wiring
 
 }  // namespace
 
-std::vector<std::string> expand_name(const std::string& name, const ScenarioSpec& scenario) {
-  for (const auto& c : scenario.components) {
-    if (c.name == name) return c.node_names;
-    for (const auto& n : c.node_names)
-      if (n == name) return {n};
-  }
-  for (const auto& s : scenario.network.switches)
-    if (s == name) return {s};
-  return {};
-}
-
 void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
   const auto& components = scenario.components;
-  std::vector<std::string> names;
-  for (const auto& c : components) names.push_back(c.name);
+  const NodeIndex index(scenario);
   for (const auto& s : scenario.network.switches)
-    if (std::find(names.begin(), names.end(), s) != names.end())
+    if (index.component(s))
       problems.add("/network/switches", "\"" + s + "\" is already a component's name");
 
   std::vector<models::Wiring> wiring;
@@ -72,15 +61,17 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
                                 components_serving(components, wiring, i, call.speaks) + ")");
         continue;
       }
-      const auto it = std::find(names.begin(), names.end(), call.target.name);
-      if (it == names.end()) {
+      const auto target = index.component(call.target.name);
+      if (!target) {
+        std::vector<std::string> names;
+        for (const auto& other : components) names.push_back(other.name);
         const std::string suggestion = closest_name(call.target.name, names);
         problems.add(where,
                      "unknown component \"" + call.target.name + "\"" +
                          (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)"));
         continue;
       }
-      const auto j = static_cast<std::size_t>(it - names.begin());
+      const std::size_t j = *target;
       const models::Protocols missing = call.speaks.minus(wiring[j].serves);
       if (!missing.empty()) {
         problems.add(where, "\"" + call.target.name + "\" (model " + components[j].model +
@@ -115,7 +106,7 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
   for (std::size_t i = 0; i < scenario.network.links.size(); ++i) {
     const LinkDecl& l = scenario.network.links[i];
     for (const auto* end : {&l.from, &l.to})
-      if (!end->empty() && expand_name(*end, scenario).empty())
+      if (!end->empty() && !index.find(*end))
         problems.add("/network/links/" + std::to_string(i) + (end == &l.from ? "/from" : "/to"),
                      "unknown node or component \"" + *end + "\"");
   }

@@ -7,8 +7,9 @@
 #include <deque>
 #include <map>
 
-#include "scenario/loader_parts.hpp"
 #include "scenario/model_catalog.hpp"
+#include "scenario/node_index.hpp"
+#include "scenario/scenario_error.hpp"
 #include "sim/assert.hpp"
 #include "sim/simulator.hpp"
 
@@ -27,6 +28,7 @@ class Builder {
  public:
   Builder(const ScenarioSpec& spec, sim::Simulator& simulator)
       : spec_(spec),
+        index_(spec),
         cluster_(simulator),
         faults_(cluster_),
         recorder_(at(spec.warmup), at(spec.duration), spec.report.window) {}
@@ -94,6 +96,25 @@ class Builder {
  private:
   sim::NodeId node(const std::string& name) const { return *cluster_.find(name); }
 
+  // The i-th node of a range: the ids come from the order the nodes were added in, no names.
+  sim::NodeId node(const NodeRange& range, std::size_t i) const {
+    return range.component == NodeRange::kSwitches ? switch_ids_[range.first + i]
+                                                   : node_ids_[range.component][range.first + i];
+  }
+
+  std::vector<sim::NodeId> nodes(const std::vector<NodeRange>& ranges) const {
+    std::vector<sim::NodeId> ids;
+    for (const NodeRange& r : ranges)
+      for (std::size_t i = 0; i < r.count; ++i) ids.push_back(node(r, i));
+    return ids;
+  }
+
+  // The nodes a name denotes (a component, a replica, a switch); none for an unknown name.
+  std::vector<sim::NodeId> nodes(const std::string& name) const {
+    const auto range = index_.find(name);
+    return range ? nodes(std::vector<NodeRange>{*range}) : std::vector<sim::NodeId>{};
+  }
+
   // A model emits exactly the figures it declares, each combined as declared.
   static void check_declared(const ModelBinding& binding, const models::Figures& emitted) {
     DSIM_ASSERT(emitted.items().size() == binding.figures.size(),
@@ -118,15 +139,17 @@ class Builder {
       }
       net.set_zones(spec_.network.zone_names, std::move(matrix));
     }
-    for (const auto& c : spec_.components)
+    for (const auto& c : spec_.components) {
+      auto& ids = node_ids_.emplace_back();
       for (std::size_t i = 0; i < c.node_names.size(); ++i)
-        cluster_.add_node(c.node_names[i], c.node_zones[i]);
-    for (const auto& s : spec_.network.switches) cluster_.add_node(s);
+        ids.push_back(cluster_.add_node(c.node_names[i], c.node_zones[i]));
+    }
+    for (const auto& s : spec_.network.switches) switch_ids_.push_back(cluster_.add_node(s));
     for (const auto& l : spec_.network.links)
-      for (const auto& from : expand_name(l.from, spec_))
-        for (const auto& to : expand_name(l.to, spec_))
-          if (from != to && !net.find_link(node(from), node(to)))
-            net.add_link(node(from), node(to), to_link_spec(l.params), l.bidirectional);
+      for (const sim::NodeId from : nodes(l.from))
+        for (const sim::NodeId to : nodes(l.to))
+          if (from != to && !net.find_link(from, to))
+            net.add_link(from, to, to_link_spec(l.params), l.bidirectional);
   }
 
   void build_models() {
@@ -135,12 +158,8 @@ class Builder {
       const ComponentSpec& comp = spec_.components[c];
       models::BuildContext context{cluster_, faults_,          recorder_,          comp.name,
                                    {},       at(spec_.warmup), at(spec_.duration), {}};
-      for (const auto& n : comp.node_names) context.nodes.push_back(node(n));
-      context.resolve = [this](const models::ComponentRef& ref) {
-        std::vector<sim::NodeId> nodes;
-        for (const auto& n : expand_name(ref.name, spec_)) nodes.push_back(node(n));
-        return nodes;
-      };
+      context.nodes = node_ids_[c];
+      context.resolve = [this](const models::ComponentRef& ref) { return nodes(ref.name); };
       for (std::size_t r = 0; r < comp.node_names.size(); ++r) {
         std::unique_ptr<models::Model> model = comp.binding->make(comp.config, context, r);
         instances_[c].push_back(model.get());
@@ -157,10 +176,7 @@ class Builder {
       }
       if (f.action == "partition") {
         std::vector<std::vector<sim::NodeId>> groups;
-        for (const auto& g : f.groups) {
-          groups.emplace_back();
-          for (const auto& n : g) groups.back().push_back(node(n));
-        }
+        for (const auto& g : f.groups) groups.push_back(nodes(g));
         faults_.partition(at(f.at), std::move(groups), f.one_way, f.lasting);
         continue;
       }
@@ -179,9 +195,17 @@ class Builder {
         faults_.degrade_link(at(f.at), sim::kNoLink, f.factor, f.loss, f.lasting);
         continue;
       }
-      for (std::size_t i = 0; i < f.targets.size(); ++i) {
-        const sim::Time when = at(f.at + f.stagger * static_cast<std::int64_t>(i));
-        const sim::NodeId n = node(f.targets[i]);
+      schedule_node_faults(f);
+    }
+  }
+
+  // A fault on nodes: the i-th target node (ranges in order) starts at at + i * stagger.
+  void schedule_node_faults(const FaultSpec& f) {
+    std::int64_t i = 0;
+    for (const NodeRange& range : f.targets) {
+      for (std::size_t r = 0; r < range.count; ++r, ++i) {
+        const sim::Time when = at(f.at + f.stagger * i);
+        const sim::NodeId n = node(range, r);
         if (f.action == "crash")
           faults_.crash(when, n, f.lasting);
         else if (f.action == "pause")
@@ -199,10 +223,11 @@ class Builder {
   }
 
   void schedule_load(const FaultSpec& f) {
+    // Component order, then target order: a component named twice is scaled twice.
     auto& targets = load_targets_.emplace_back();
     for (std::size_t c = 0; c < spec_.components.size(); ++c)
-      for (const auto& t : f.targets)
-        if (spec_.components[c].name == t)
+      for (const NodeRange& t : f.targets)
+        if (t.component == c)
           targets.insert(targets.end(), instances_[c].begin(), instances_[c].end());
     cluster_.sim().schedule_at(at(f.at), LoadSpike{this, &targets, &f, false});
     if (f.lasting)
@@ -225,7 +250,8 @@ class Builder {
       return;
     }
     std::string target;
-    for (const auto& t : f.targets) target += (target.empty() ? "" : ",") + t;
+    for (const NodeRange& t : f.targets)
+      target += (target.empty() ? "" : ",") + spec_.components[t.component].name;
     char detail[48];
     std::snprintf(detail, sizeof detail, "load x%g", f.factor);
     load_records_[&f] = faults_.log().size();
@@ -233,10 +259,13 @@ class Builder {
   }
 
   const ScenarioSpec& spec_;
+  NodeIndex index_;
   sim::Cluster cluster_;
   sim::FaultInjector faults_;
   models::RequestRecorder recorder_;
   std::vector<std::vector<models::Model*>> instances_;
+  std::vector<std::vector<sim::NodeId>> node_ids_;  // per component, per replica
+  std::vector<sim::NodeId> switch_ids_;
   std::deque<std::vector<models::Model*>> load_targets_;  // stable addresses for the events
   std::map<const FaultSpec*, std::size_t> load_records_;
 };

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <any>
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,14 +62,25 @@ struct ComponentSpec {
   std::vector<int> node_zones;          // per node; -1 for none
 };
 
+/// Nodes of a scenario, named without being listed (a fault on a 100,000-node component stays
+/// one range): replicas [first, first + count) of components[component], or, when component is
+/// kSwitches, network.switches[first, first + count). scenario/node_index.hpp resolves names.
+struct NodeRange {
+  static constexpr std::size_t kSwitches = std::numeric_limits<std::size_t>::max();
+  std::size_t component = 0;
+  std::size_t first = 0;
+  std::size_t count = 0;
+  bool operator==(const NodeRange&) const = default;
+};
+
 struct FaultSpec {
   std::string action;  // crash, pause, partition, cut, degrade, clock_step, clock_drift, slow, load
   std::string path;    // where it was declared ("/faults/2"), for messages
   sim::Duration at;
   std::optional<sim::Duration> lasting;  // "for"
-  sim::Duration stagger;                 // with several targets: target i starts at at + i*stagger
-  std::vector<std::string> targets;  // node names (components expanded), or the load's component
-  std::vector<std::vector<std::string>> groups;  // partition
+  sim::Duration stagger;           // with several target nodes: the i-th starts at at + i*stagger
+  std::vector<NodeRange> targets;  // the target nodes in order; for a load, whole components
+  std::vector<std::vector<NodeRange>> groups;  // partition
   bool one_way = false;
   std::string from, to;  // cut / degrade of a link
   bool both_directions = true;

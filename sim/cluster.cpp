@@ -49,6 +49,7 @@ NodeId Cluster::add_node(std::string name, int zone) {
   const auto id = static_cast<NodeId>(nodes_.size());
   network_.add_node(id, name, zone);
   nodes_.push_back(std::make_unique<Node>(*this, id, std::move(name)));
+  ids_by_name_.emplace(nodes_.back()->name(), id);
   return id;
 }
 
@@ -59,9 +60,9 @@ void Cluster::attach(NodeId id, std::unique_ptr<Process> process) {
 }
 
 std::optional<NodeId> Cluster::find(std::string_view name) const {
-  for (const auto& n : nodes_)
-    if (n->name() == name) return n->id();
-  return std::nullopt;
+  const auto it = ids_by_name_.find(name);
+  if (it == ids_by_name_.end()) return std::nullopt;
+  return it->second;
 }
 
 void Cluster::start() {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/network.hpp"
@@ -49,6 +50,7 @@ class Cluster {
   Node& node(NodeId id) { return *nodes_[id]; }
   const Node& node(NodeId id) const { return *nodes_[id]; }
   std::size_t size() const { return nodes_.size(); }
+  /// The node named `name`, in constant time.
   std::optional<NodeId> find(std::string_view name) const;
 
   /// Runs on_start of every node that has a process, at now(), in node order.
@@ -91,6 +93,9 @@ class Cluster {
   Simulator& sim_;
   Network network_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  // Name -> id, for lookup only (never iterated: its order must not decide anything). The keys
+  // view the nodes' own names, which live as long as the nodes and never change.
+  std::unordered_map<std::string_view, NodeId> ids_by_name_;
   std::vector<Message> pool_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<Time> hop_started_;  // per slot: when the current hop began (for cuts in flight)

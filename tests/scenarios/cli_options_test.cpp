@@ -3,8 +3,10 @@
 // line that reproduces, and --plot that survives a variant where nothing succeeded.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "tests/scenarios/dsim_process.hpp"
 
@@ -226,14 +228,20 @@ TEST_CASE("the reproduce line names the seeds even when they came from the scena
 TEST_CASE("with --plot both figures are drawn when a variant has no successful request") {
   const test::TempDir dir;
   dir.write("tiny.json", kScenario);
-  const std::string out = "plots $(touch injected) 'quoted'";  // dsim must not hand it to a shell
+  // Every character a shell would act on: dsim must hand the path to plot.py as it is.
+  const std::string out = "plots $(touch injected) `touch injected`; touch injected 'quoted'\n$x";
   const test::Process p =
       test::run_dsim("run tiny.json --seeds 2 --quiet --plot --out " + quoted(out), dir.path());
   CHECK(p.status == 0);
   CHECK(p.err.empty());
   CHECK(png(dir.path() / out / "tiny.p99.png"));
   CHECK(png(dir.path() / out / "tiny.timeline.png"));
-  CHECK_FALSE(fs::exists(dir.path() / "injected"));
+  CHECK_THAT(p.out, Catch::Contains("plot:      " + (fs::path(out) / "tiny.p99.png").string()));
+  // Nothing else ran: the directory holds the scenario and the outputs, no more.
+  std::vector<std::string> entries;
+  for (const auto& e : fs::directory_iterator(dir.path())) entries.push_back(e.path().filename());
+  std::sort(entries.begin(), entries.end());
+  CHECK(entries == std::vector<std::string>{out, "tiny.json"});
 }
 
 TEST_CASE("a plot that fails is reported as the plotting step's failure, with plot.py's message") {
@@ -247,6 +255,8 @@ TEST_CASE("a plot that fails is reported as the plotting step's failure, with pl
   CHECK_THAT(p.err, Catch::StartsWith("dsim: --plot: the p99 plot failed") &&
                         Catch::Contains("plot.py: ") && Catch::Contains("cannot write"));
   CHECK_THAT(p.err, !Catch::Contains("internal error"));
+  CHECK_THAT(p.out, !Catch::Contains("tiny.p99.png"));  // a path is printed only once drawn
+  CHECK_THAT(p.out, Catch::Contains("plot:      results/tiny.timeline.png"));
   CHECK(fs::exists(dir.path() / "results/tiny.report.json"));
   CHECK(png(dir.path() / "results/tiny.timeline.png"));  // the other plot is still drawn
 }

@@ -43,11 +43,16 @@ class TempDir {
 };
 
 /// Runs `dsim ARGS` (ARGS already shell-quoted where needed) with the working directory `cwd`.
-inline Process run_dsim(const std::string& args, const std::filesystem::path& cwd) {
+/// `wrapper`, if given, is shell text put before the binary's path: "ulimit -f 1 &&" limits
+/// dsim's file sizes, and a command taking the binary and ARGS as its arguments runs dsim inside
+/// it (the shell is the test harness's; dsim itself never runs one).
+inline Process run_dsim(const std::string& args, const std::filesystem::path& cwd,
+                        const std::string& wrapper = "") {
   const TempDir capture;
   const auto out = capture.path() / "out", err = capture.path() / "err";
-  const std::string command = "cd '" + cwd.string() + "' && '" + std::string(DSIM_BINARY) + "' " +
-                              args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  const std::string command = "cd '" + cwd.string() + "' && " + wrapper + " '" +
+                              std::string(DSIM_BINARY) + "' " + args + " >'" + out.string() +
+                              "' 2>'" + err.string() + "'";
   const int raw = std::system(command.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
 }
