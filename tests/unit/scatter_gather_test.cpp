@@ -155,3 +155,21 @@ TEST_CASE("tied requests need targets that serve cancel") {
                          "hedge": {"enabled": true, "tied": true}})"),
                     Catch::Contains("does not serve cancel"));
 }
+
+TEST_CASE("a two-level tree by composition: root, mid-tier roots, leaves") {
+  // 2 mid-tier roots each fan out to the 6 leaves as 3 shards of 2 (fanout 3 = all); the root
+  // fans out to both mid-tier roots. Leaves take 10 ms: every request takes 10 ms, and each
+  // reaches 2 x 3 = 6 leaf calls.
+  const auto r = run(R"(
+    "leaves": {"model": "server", "count": 6, "workers": 8,
+               "service_time": {"dist": "constant", "value": "10ms"}},
+    "mid": {"model": "scatter_gather", "count": 2, "target": "leaves", "replicas": 2},
+    "root": {"model": "scatter_gather", "target": "mid"},
+    "clients": {"model": "open_loop_client", "rate": "5/s", "target": "root", "timeout": "0s"})");
+  REQUIRE(r.requests.totals().requests > 40);
+  CHECK(r.requests.totals().succeeded() == r.requests.totals().requests);
+  CHECK(ms(r.requests.latency().max_ns()) == 10);
+  CHECK(figure(r, "root", "leaf_calls") == 2 * figure(r, "root", "requests"));
+  CHECK(figure(r, "mid", "leaf_calls") == 6 * figure(r, "root", "requests"));
+  CHECK(figure(r, "leaves", "arrivals") == figure(r, "mid", "leaf_calls"));
+}
