@@ -11,6 +11,7 @@
 #include "models/contention/occ_client.hpp"
 #include "models/contention/occ_store.hpp"
 #include "models/proxies/fault_proxy.hpp"
+#include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
 #include "models/services/server.hpp"
 
@@ -29,6 +30,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<OccStore>("occ_store"),
       bind_model<OccClient>("occ_client"),
       bind_model<FaultProxy>("fault_proxy"),
+      bind_model<ScatterGather>("scatter_gather"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

@@ -54,7 +54,7 @@ class ClosedLoopClient final : public Model, private CallerListener {
  public:
   using Config = ClosedLoopClientConfig;
   static Wiring wiring(const Config& c) {
-    return {.calls = {{"target", c.call.target, {Protocol::Rpc}}}};
+    return {.calls = {{"target", c.call.target, c.call.speaks()}}};
   }
   static FigureDocs figure_docs();
 

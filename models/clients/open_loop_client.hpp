@@ -84,7 +84,7 @@ class OpenLoopClient final : public Model, private CallerListener {
   using Config = OpenLoopClientConfig;
   static constexpr bool kGeneratesLoad = true;
   static Wiring wiring(const Config& c) {
-    return {.calls = {{"target", c.call.target, {Protocol::Rpc}}}};
+    return {.calls = {{"target", c.call.target, c.call.speaks()}}};
   }
   static FigureDocs figure_docs();
   static std::vector<ConfigProblem> check(const Config& c);

@@ -36,6 +36,9 @@ class CodelQueue final : public QueueDiscipline {
   std::optional<Dequeued> next(sim::Time now) override;
   std::size_t size() const override { return waiting_.size(); }
   std::size_t clear() override;
+  std::optional<QueuedRequest> cancel(sim::NodeId from, std::uint64_t call_id) override {
+    return waiting_.remove_first(SameCall{from, call_id});
+  }
 
   bool dropping() const { return dropping_; }
   std::uint32_t count() const { return count_; }

@@ -55,6 +55,9 @@ class OrderedQueue final : public QueueDiscipline {
     return false;
   }
   std::size_t size() const override { return waiting_.size(); }
+  std::optional<QueuedRequest> cancel(sim::NodeId from, std::uint64_t call_id) override {
+    return waiting_.remove_first(SameCall{from, call_id});
+  }
   std::size_t clear() override {
     const std::size_t lost = waiting_.size();
     waiting_.clear();

@@ -27,6 +27,7 @@ struct QueuedRequest {
   std::uint64_t call_id = 0;
   sim::Time arrived;                      // true time: for the server's sojourn figures
   sim::Time deadline = sim::Time::max();  // the caller's deadline (true time), for shedding
+  bool tied = false;                      // a tied copy: its caller wants to know when it starts
 };
 
 /// What the discipline decided about the request it hands out.
@@ -48,6 +49,13 @@ inline std::size_t initial_queue_capacity(std::int64_t limit) {
   return limit >= 0 && limit <= kSizedUpFront ? static_cast<std::size_t>(limit) : 64;
 }
 
+/// Matches the waiting request `call_id` of `from`.
+struct SameCall {
+  sim::NodeId from;
+  std::uint64_t call_id;
+  bool operator()(const QueuedRequest& r) const { return r.from == from && r.call_id == call_id; }
+};
+
 /// Whether a queue of `size` waiting requests is full under `limit` (< 0: unbounded).
 inline bool queue_full(std::int64_t limit, std::size_t size) {
   return limit >= 0 && size >= static_cast<std::size_t>(limit);
@@ -65,6 +73,9 @@ class QueueDiscipline {
   virtual std::optional<Dequeued> next(sim::Time now) = 0;
   /// Requests waiting.
   virtual std::size_t size() const = 0;
+  /// Removes and returns the waiting request `call_id` of `from` (a cancelled tied copy);
+  /// nothing if it is not waiting (already started, or never came).
+  virtual std::optional<QueuedRequest> cancel(sim::NodeId from, std::uint64_t call_id) = 0;
   /// The server crashed: everything waiting is lost (volatile), and so is any state the
   /// discipline keeps. Returns how many requests were lost.
   virtual std::size_t clear() = 0;

@@ -77,7 +77,7 @@ class Relay final : public Model, private CallerListener {
   using Config = RelayConfig;
   static Wiring wiring(const Config& c) {
     return {.serves = {Protocol::Rpc, Protocol::Health},
-            .calls = {{"target", c.call.target, {Protocol::Rpc}}}};
+            .calls = {{"target", c.call.target, c.call.speaks()}}};
   }
   static FigureDocs figure_docs();
 

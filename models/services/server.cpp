@@ -70,10 +70,20 @@ void Server::on_start(sim::Node& node) {
 
 void Server::on_message(sim::Node& node, const sim::Message& message) {
   if (answer_health_probe(node, message)) return;  // at once, not queued (models/shared/health.hpp)
-  const auto rpc = message.as<RpcRequest>();
   const sim::Time now = node.true_now();
-  const QueuedRequest request{
-      .from = message.from, .call_id = rpc.call_id, .arrived = now, .deadline = rpc.deadline};
+  if (message.holds<RpcCancel>()) {
+    if (const auto gone = queue_->cancel(message.from, message.as<RpcCancel>().call_id)) {
+      stats_.cancelled(now, gone->arrived);
+      record_levels(now);
+    }
+    return;
+  }
+  const auto rpc = message.as<RpcRequest>();
+  const QueuedRequest request{.from = message.from,
+                              .call_id = rpc.call_id,
+                              .arrived = now,
+                              .deadline = rpc.deadline,
+                              .tied = rpc.tied != 0};
   stats_.arrived(now);
   if (limiter_ && !limiter_->try_take(now)) {
     stats_.rate_limited(now);
@@ -100,6 +110,7 @@ void Server::serve(sim::Node& node, std::uint32_t worker, const QueuedRequest& r
   // Before marking it busy: the worker is already out of idle_, so busy_workers() counts it.
   const sim::Duration service = service_duration(node);
   workers_[worker] = {request, true};
+  if (request.tied) node.send(request.from, RpcStarted{.call_id = request.call_id});
   node.set_timer(service, {kServiceDone, worker});
 }
 

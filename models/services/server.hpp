@@ -29,6 +29,9 @@
 // - When service completes, the answer is Error with probability `error_rate` (the work was done
 //   and failed), else Ok: RpcResponse{call_id, outcome} goes back to the sender. A completion at
 //   or after the request's deadline is counted as wasted work: nobody waits for that answer.
+// - Tied requests (models/resilience/hedging.hpp): when service of a tied copy starts, the
+//   server tells its caller (RpcStarted); an RpcCancel removes the named copy from the queue if
+//   it is still waiting (counted: cancelled), and is ignored otherwise.
 // - A pause (GC, VM stall) stops service: completions and arrivals wait until it resumes.
 // - A crash loses every queued and in-service request unanswered (volatile state, the queue
 //   discipline's too); a restart begins empty, with a full token bucket.
@@ -144,7 +147,9 @@ inline double contention_factor(const ServerConfig& config, std::size_t in_syste
 class Server final : public Model {
  public:
   using Config = ServerConfig;
-  static Wiring wiring(const Config&) { return {.serves = {Protocol::Rpc, Protocol::Health}}; }
+  static Wiring wiring(const Config&) {
+    return {.serves = {Protocol::Rpc, Protocol::Health, Protocol::Cancel}};
+  }
   static FigureDocs figure_docs() { return ServerStats::figure_docs(); }
 
   /// The timer kind of a service completion (its value is the worker's index).

@@ -34,6 +34,12 @@ void ServerStats::expired(sim::Time now, sim::Time arrived_at) {
   departed(now, arrived_at);
 }
 
+void ServerStats::cancelled(sim::Time now, sim::Time arrived_at) {
+  if (!inside(now)) return;
+  ++cancelled_;
+  departed(now, arrived_at);
+}
+
 void ServerStats::departed(sim::Time now, sim::Time arrived_at) {
   if (arrived_at < from_) return;
   ++departures_;
@@ -58,6 +64,8 @@ FigureDocs ServerStats::figure_docs() {
        "answered Dropped unserved: their deadline had passed (drop_expired)"},
       {"errors", "requests", Combine::Sum, "served and answered Error (error_rate)"},
       {"lost_in_crash", "requests", Combine::Sum, "queued or in service when the node crashed"},
+      {"cancelled", "requests", Combine::Sum,
+       "tied copies removed from the queue unserved: their twin started first"},
       {"wasted_work", "requests", Combine::Sum,
        "served to completion after their deadline: work nobody waited for"},
       {"wasted_fraction", "fraction", Combine::Mean, "wasted_work / completed"},
@@ -93,6 +101,7 @@ void ServerStats::add_figures(Figures& out, int workers) const {
   out.sum("expired", static_cast<double>(expired_));
   out.sum("errors", static_cast<double>(errors_));
   out.sum("lost_in_crash", static_cast<double>(lost_));
+  out.sum("cancelled", static_cast<double>(cancelled_));
   out.sum("wasted_work", static_cast<double>(wasted_));
   out.mean("wasted_fraction",
            completed_ ? static_cast<double>(wasted_) / static_cast<double>(completed_) : 0.0);

@@ -4,7 +4,8 @@
 //
 // Where requests go: an arrival is refused at once (rate_limited, rejected: never in the
 // system), or admitted; an admitted request leaves completed (served: answered Ok or Error),
-// shed (by the queue discipline), expired (drop_expired) or lost in a crash.
+// shed (by the queue discipline), expired (drop_expired), cancelled (a tied copy) or lost in a
+// crash.
 // Of the completed, wasted_work counts those that completed at or after their caller's
 // deadline -- work nobody waited for -- and goodput_per_s the rate of the others answered Ok.
 //
@@ -42,6 +43,8 @@ class ServerStats {
   void shed(sim::Time now, sim::Time arrived_at);
   /// Dropped unserved because its deadline had passed (drop_expired).
   void expired(sim::Time now, sim::Time arrived_at);
+  /// Removed from the queue, unserved, by its caller (a tied copy whose twin started).
+  void cancelled(sim::Time now, sim::Time arrived_at);
   void lost_in_crash(sim::Time now, std::size_t count) { lost_ += inside(now) ? count : 0; }
   /// To be called after every change: workers busy and requests waiting from `now` on.
   void levels(sim::Time now, std::size_t busy, std::size_t queued);
@@ -58,6 +61,7 @@ class ServerStats {
   sim::Time from_, to_;
   std::uint64_t arrivals_ = 0, waited_ = 0, rejected_ = 0, rate_limited_ = 0, completed_ = 0,
                 lost_ = 0;
+  std::uint64_t cancelled_ = 0;
   std::uint64_t shed_ = 0, expired_ = 0, errors_ = 0, wasted_ = 0, good_ = 0;
   std::uint64_t sojourns_ = 0;    // completed requests that also arrived inside
   double sojourn_seconds_ = 0;    // their total time in system

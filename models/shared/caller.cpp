@@ -24,8 +24,10 @@ Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
       recorder_(recorder),
       measure_from_(measure_from),
       listener_(listener),
-      retry_(config.retry) {
+      retry_(config.retry),
+      shard_size_(targets_.size()) {
   DSIM_ASSERT(!targets_.empty(), "a caller needs at least one target node");
+  if (config.hedge.enabled) hedge_.emplace(config.hedge);
   DSIM_ASSERT(config.timeout >= sim::Duration::zero(), "a timeout cannot be negative");
   DSIM_ASSERT(config.late_answer_window >= sim::Duration::zero(), "a window cannot be negative");
   if (config.circuit_breaker.enabled) breaker_.emplace(config.circuit_breaker, measure_from);
@@ -44,20 +46,32 @@ sim::Time Caller::local_now(const sim::Node& node) {
   return node.clock().monotonic(node.true_now());
 }
 
-void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token) {
+void Caller::set_shard_size(std::size_t replicas) {
+  DSIM_ASSERT(replicas >= 1 && targets_.size() % replicas == 0,
+              "shards of equal size make up the targets");
+  shard_size_ = replicas;
+}
+
+void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard) {
+  DSIM_ASSERT(shard == kAnyShard || (shard + 1) * shard_size_ <= targets_.size(),
+              "a shard of the targets");
   begin(node, Request{.token = token,
                       .key = key,
+                      .shard = shard,
                       .request_id = next_request_id_++,
                       .origin = node.id(),
                       .idempotent = config_.idempotent});
 }
 
-void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token,
-                     sim::Time cap) {
+void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token, sim::Time cap,
+                     std::uint32_t shard) {
+  DSIM_ASSERT(shard == kAnyShard || (shard + 1) * shard_size_ <= targets_.size(),
+              "a shard of the targets");
   const bool from_client = inbound.origin != sim::kNoNode;
   begin(node,
         Request{.token = token,
                 .key = inbound.key,
+                .shard = shard,
                 .request_id = from_client ? inbound.request_id : next_request_id_++,
                 .origin = from_client ? inbound.origin : node.id(),
                 .hops = inbound.hops + 1,
@@ -84,8 +98,17 @@ void Caller::begin(sim::Node& node, Request request, sim::Time cap) {
   try_once(node, id);  // may end the request before it returns
 }
 
-sim::NodeId Caller::pick_target(sim::Node& node) const {
-  return targets_[node.rng().below(targets_.size())];
+sim::NodeId Caller::pick_target(sim::Node& node, std::uint32_t shard, sim::NodeId avoid) const {
+  const std::size_t first = shard == kAnyShard ? 0 : shard * shard_size_;
+  const std::size_t count = shard == kAnyShard ? targets_.size() : shard_size_;
+  if (avoid == sim::kNoNode || count < 2) return targets_[first + node.rng().below(count)];
+  // Uniformly among the others: draw among count - 1 and step over the one to avoid.
+  std::size_t skip = count;
+  for (std::size_t i = 0; i < count; ++i)
+    if (targets_[first + i] == avoid) skip = i;
+  std::size_t pick = node.rng().below(count - 1);
+  if (pick >= skip) ++pick;
+  return targets_[first + pick];
 }
 
 void Caller::try_once(sim::Node& node, RequestId id) {
@@ -108,27 +131,63 @@ void Caller::try_once(sim::Node& node, RequestId id) {
   if (r.deadline != sim::Time::max())
     wait = std::max(sim::Duration::zero(), std::min(wait, r.deadline - local));
   const bool timed = wait != sim::Duration::max();
-  const AttemptId attempt =
-      attempts_.insert(Attempt{.request = id, .sent = local, .permit = permit});
-  r.current = attempt;
+  r.permit = permit;
+  r.try_sent = local;
+  r.try_deadline = timed ? now + wait : sim::Time::max();
+  r.hedged = false;
+  r.cancel_sent = false;
+  r.current = send_copy(node, id, sim::kNoNode);
+  if (timed) r.try_timer = node.set_timer(wait, {timer_kind_, id});
+  // Hedging: only idempotent requests, and only where another replica exists.
+  const std::size_t replicas = r.shard == kAnyShard ? targets_.size() : shard_size_;
+  if (!hedge_ || !r.idempotent || replicas < 2) return;
+  hedge_->on_try();
+  if (config_.hedge.tied) {
+    send_hedge(node, id);
+  } else {
+    r.hedge_timer = node.set_timer(hedge_->delay(), {timer_kind_ + 3, id});
+  }
+}
+
+Caller::AttemptId Caller::send_copy(sim::Node& node, RequestId id, sim::NodeId avoid) {
+  Request& r = *requests_.find(id);
+  const sim::NodeId target = pick_target(node, r.shard, avoid);
+  const AttemptId attempt = attempts_.insert(Attempt{.request = id, .target = target});
   ++r.tracked;
   ++r.sent;
   if (r.measured) ++attempts_sent_;
+  const bool tied = hedge_ && config_.hedge.tied && r.idempotent;
   const RpcRequest request{.call_id = attempt,
                            .key = r.key,
-                           .deadline = timed ? now + wait : sim::Time::max(),
+                           .deadline = r.try_deadline,
                            .attempt = r.tries,
                            .hops = r.hops,
                            .request_id = r.request_id,
                            .origin = r.origin,
                            .operation = r.operation,
-                           .idempotent = static_cast<std::uint8_t>(r.idempotent ? 1 : 0)};
-  node.send(pick_target(node), request, static_cast<std::uint32_t>(config_.request_bytes));
-  if (recorder_ != nullptr) recorder_->attempt_sent(now);
-  if (timed) attempts_.find(attempt)->timeout = node.set_timer(wait, {timer_kind_, attempt});
+                           .idempotent = static_cast<std::uint8_t>(r.idempotent ? 1 : 0),
+                           .tied = static_cast<std::uint8_t>(tied ? 1 : 0)};
+  node.send(target, request, static_cast<std::uint32_t>(config_.request_bytes));
+  if (recorder_ != nullptr) recorder_->attempt_sent(node.true_now());
+  return attempt;
+}
+
+void Caller::send_hedge(sim::Node& node, RequestId id) {
+  Request& r = *requests_.find(id);
+  r.hedged = true;
+  if (!hedge_->try_spend()) {
+    if (r.measured) ++hedges_denied_;
+    return;
+  }
+  r.hedge = send_copy(node, id, attempts_.find(r.current)->target);
+  if (r.measured) ++hedges_;
 }
 
 bool Caller::on_message(sim::Node& node, const sim::Message& message) {
+  if (message.holds<RpcStarted>()) {
+    on_started(node, message.as<RpcStarted>().call_id);
+    return true;
+  }
   if (!message.holds<RpcResponse>()) return false;
   const auto response = message.as<RpcResponse>();
   forget_old_orphans(node.true_now());
@@ -142,30 +201,72 @@ void Caller::on_answer(sim::Node& node, AttemptId id, Outcome outcome) {
     if (node.true_now() >= measure_from_) ++late_responses_;
     return;
   }
-  const Attempt attempt = *found;
-  Request& r = *requests_.find(attempt.request);
-  const bool in_flight = r.current == id;
+  const RequestId request = found->request;
+  Request& r = *requests_.find(request);
+  const bool in_flight = r.current == id || r.hedge == id;
   if (outcome == Outcome::Ok) took_effect(r);
   if (!in_flight) {  // an orphan: the answer to a try that timed out
     if (node.true_now() >= measure_from_) ++late_responses_;
     forget_attempt(id);
     return;
   }
-  r.current = 0;
-  if (attempt.timeout.serial != 0) node.cancel_timer(attempt.timeout);
-  forget_attempt(id);  // the request is in progress: it stays
-  breaker_result(node, attempt.permit, outcome != Outcome::Ok, local_now(node) - attempt.sent);
-  if (outcome == Outcome::Ok) {
-    finish(node, attempt.request, Outcome::Ok);
-  } else {
-    attempt_failed(node, attempt.request, outcome);
+  const AttemptId other = r.current == id ? r.hedge : r.current;
+  if (outcome != Outcome::Ok && other != 0) {  // the other copy may still succeed
+    forget_attempt(id);
+    r.current = other;
+    r.hedge = 0;
+    return;
   }
+  if (outcome == Outcome::Ok && id == r.hedge && r.measured) ++hedges_won_;
+  end_try(node, r);
+  if (other != 0) drop_copy(node, r, other);
+  r.current = 0;
+  r.hedge = 0;
+  forget_attempt(id);  // the request is in progress: it stays
+  const sim::Duration took = local_now(node) - r.try_sent;
+  breaker_result(node, r.permit, outcome != Outcome::Ok, took);
+  if (outcome == Outcome::Ok) {
+    if (hedge_) hedge_->observed(took);
+    finish(node, request, Outcome::Ok);
+  } else {
+    attempt_failed(node, request, outcome);
+  }
+}
+
+void Caller::on_started(sim::Node& node, AttemptId id) {
+  // A server began a tied copy: the other copy's server may drop it if it has not started it.
+  // Both copies stay in flight: if both had started, the first answer still wins.
+  const Attempt* found = attempts_.find(id);
+  if (found == nullptr) return;
+  Request& r = *requests_.find(found->request);
+  if (r.current != id && r.hedge != id) return;
+  const AttemptId other = r.current == id ? r.hedge : r.current;
+  if (other != 0) cancel_copy(node, r, other);
+}
+
+void Caller::cancel_copy(sim::Node& node, Request& r, AttemptId copy) {
+  if (!config_.hedge.tied || r.cancel_sent) return;
+  r.cancel_sent = true;
+  node.send(attempts_.find(copy)->target, RpcCancel{.call_id = copy});
+  if (r.measured) ++cancels_;
+}
+
+void Caller::drop_copy(sim::Node& node, Request& r, AttemptId copy) {
+  cancel_copy(node, r, copy);  // tied: its server need not start it
+  forget_attempt(copy);        // hedged requests are idempotent: its answer is only a late one
+}
+
+void Caller::end_try(sim::Node& node, Request& r) {
+  if (r.try_timer.serial != 0) node.cancel_timer(r.try_timer);
+  if (r.hedge_timer.serial != 0) node.cancel_timer(r.hedge_timer);
+  r.try_timer = {};
+  r.hedge_timer = {};
 }
 
 bool Caller::on_timer(sim::Node& node, sim::TimerTag tag) {
   if (tag.kind == timer_kind_) {
-    // A timeout cancelled by its answer never fires, so the attempt is still in flight here.
-    if (attempts_.find(tag.value) != nullptr) on_timeout(node, tag.value);
+    // A timeout cancelled by its answer never fires, so the try is still in flight here.
+    on_timeout(node, tag.value);
     return true;
   }
   if (tag.kind == timer_kind_ + 1) {  // a backoff wait is over: the retry goes
@@ -181,25 +282,32 @@ bool Caller::on_timer(sim::Node& node, sim::TimerTag tag) {
                              node.true_now());
     return true;
   }
+  if (tag.kind == timer_kind_ + 3) {  // the hedge delay is over, the try still unanswered
+    Request& r = *requests_.find(tag.value);
+    r.hedge_timer = {};
+    if (!r.hedged && r.current != 0) send_hedge(node, tag.value);
+    return true;
+  }
   return false;
 }
 
-void Caller::on_timeout(sim::Node& node, AttemptId id) {
-  Attempt& attempt = *attempts_.find(id);
-  const RequestId request = attempt.request;
-  Request& r = *requests_.find(request);
-  DSIM_ASSERT(r.current == id, "only the attempt in flight has a live timeout");
-  r.current = 0;
-  attempt.timeout = {};
-  const CircuitBreaker::Permit permit = attempt.permit;
-  const sim::Duration took = local_now(node) - attempt.sent;
-  if (r.idempotent) {
-    forget_attempt(id);
-  } else {  // keep listening: a late Ok is an effect (see the header)
-    orphans_.push_back({id, node.true_now() + config_.late_answer_window});
+void Caller::on_timeout(sim::Node& node, RequestId id) {
+  Request& r = *requests_.find(id);
+  DSIM_ASSERT(r.current != 0, "only a try in flight has a live timeout");
+  r.try_timer = {};
+  end_try(node, r);
+  for (const AttemptId copy : {r.current, r.hedge}) {
+    if (copy == 0) continue;
+    if (r.idempotent) {
+      forget_attempt(copy);
+    } else {  // keep listening: a late Ok is an effect (see the header)
+      orphans_.push_back({copy, node.true_now() + config_.late_answer_window});
+    }
   }
-  breaker_result(node, permit, true, took);
-  attempt_failed(node, request, Outcome::Timeout);
+  r.current = 0;
+  r.hedge = 0;
+  breaker_result(node, r.permit, true, local_now(node) - r.try_sent);
+  attempt_failed(node, id, Outcome::Timeout);
 }
 
 void Caller::breaker_result(sim::Node& node, CircuitBreaker::Permit permit, bool failed,
@@ -311,10 +419,18 @@ FigureDocs Caller::figure_docs() {
       {"duplicate_effects", "requests", Combine::Sum,
        "non-idempotent requests that took effect twice (a retry after a lost success)"},
       {"circuit_opened", "transitions", Combine::Sum, "times the circuit breaker opened"},
+      {"hedges", "attempts", Combine::Sum, "second copies sent by hedging (or tied requests)"},
+      {"hedges_won", "attempts", Combine::Sum, "hedges whose Ok answer came first"},
+      {"hedges_denied_by_budget", "tries", Combine::Sum,
+       "tries that would have hedged but the extra-load budget was empty"},
+      {"hedge_extra_load", "fraction", Combine::Mean,
+       "hedges / tries: the extra load hedging adds"},
+      {"cancels_sent", "messages", Combine::Sum, "tied copies cancelled at their server"},
   };
 }
 
 void Caller::figures(Figures& out) const {
+  const double tries = static_cast<double>(attempts_sent_ - hedges_);
   out.sum("late_responses", static_cast<double>(late_responses_));  // first: tests rely on it
   out.sum("attempts", static_cast<double>(attempts_sent_));
   out.sum("retries", static_cast<double>(retries_));
@@ -323,6 +439,11 @@ void Caller::figures(Figures& out) const {
   out.sum("short_circuited", static_cast<double>(short_circuited_));
   out.sum("duplicate_effects", static_cast<double>(duplicate_effects_));
   out.sum("circuit_opened", breaker_ ? static_cast<double>(breaker_->opened()) : 0.0);
+  out.sum("hedges", static_cast<double>(hedges_));
+  out.sum("hedges_won", static_cast<double>(hedges_won_));
+  out.sum("hedges_denied_by_budget", static_cast<double>(hedges_denied_));
+  out.mean("hedge_extra_load", tries > 0 ? static_cast<double>(hedges_) / tries : 0.0);
+  out.sum("cancels_sent", static_cast<double>(cancels_));
 }
 
 }  // namespace models

@@ -21,9 +21,17 @@
 //   RequestRecorder::attempt_sent. A Caller built without a recorder (a relay's: its calls are
 //   not the run's end-to-end requests) reports nothing to a recorder; its figures still count.
 //
+// Hedging (`hedge`, models/resilience/hedging.hpp): a try of an idempotent request may have a
+// second copy in flight to another replica of its target (of its shard, for a scatter/gather
+// root): sent after the hedge delay, or at once and tied. The first Ok answer ends the try; a
+// failure of one copy while the other is in flight is ignored; the try's timeout covers both.
+//
+// Shards: a caller whose targets are shards of `shard_size` replicas each (set_shard_size; a
+// scatter/gather root's leaves) starts a request on one shard, and picks its replicas there.
+//
 // Timers: a Caller uses kTimerKinds consecutive kinds from the base kind its owner gives it:
 // base (per-try timeout), base + 1 (backoff wait before a retry), base + 2 (the breaker's
-// automatic transition from open to half-open).
+// automatic transition from open to half-open), base + 3 (the hedge delay).
 //
 // Late answers: an answer to an attempt that already ended (after its timeout, or duplicated by
 // the network, or after a crash) does not change the request: it is ignored and counted
@@ -52,9 +60,10 @@
 // all of it is volatile state, lost with the node's.
 //
 // Figures (counted for requests that started at or after the recorder's measure_from; late
-// answers when they arrive after it): late_responses, attempts (sent), retries (made),
-// retries_denied_by_budget, retries_stopped_by_deadline, short_circuited (tries refused by the
-// breaker), duplicate_effects, circuit_opened (breaker transitions to open).
+// answers when they arrive after it): late_responses, attempts (sent, hedges included), retries
+// (made), retries_denied_by_budget, retries_stopped_by_deadline, short_circuited (tries refused
+// by the breaker), duplicate_effects, circuit_opened (breaker transitions to open), hedges,
+// hedges_won, hedges_denied_by_budget, hedge_extra_load, cancels_sent.
 //
 // A node's model owns at most one Caller: call ids are unique per Caller, not per node; the
 // backoff jitter is drawn from the node's stream "retry" (so that turning retries on or changing
@@ -67,6 +76,7 @@
 
 #include "models/resilience/backoff.hpp"
 #include "models/resilience/circuit_breaker.hpp"
+#include "models/resilience/hedging.hpp"
 #include "models/resilience/retry_policy.hpp"
 #include "models/shared/figures.hpp"
 #include "models/shared/model.hpp"
@@ -91,6 +101,13 @@ struct CallerConfig {
   sim::Duration late_answer_window = sim::Duration::nanoseconds(10'000'000'000);
   RetryConfig retry;
   CircuitBreakerConfig circuit_breaker;
+  HedgeConfig hedge;
+
+  /// What this caller speaks to its target: rpc, and cancel for tied requests.
+  Protocols speaks() const {
+    return hedge.enabled && hedge.tied ? Protocols{Protocol::Rpc, Protocol::Cancel}
+                                       : Protocols{Protocol::Rpc};
+  }
 
   template <class V>
   void describe(V& v) {
@@ -111,6 +128,9 @@ struct CallerConfig {
     v.section("retry", retry, "retries: attempts, backoff with jitter, deadline, budget");
     v.section("circuit_breaker", circuit_breaker,
               "a circuit breaker in front of the target (resilience4j's semantics)");
+    v.section("hedge", hedge,
+              "hedged or tied requests: a second copy of a slow try to another replica "
+              "(\"The Tail at Scale\")");
   }
 };
 
@@ -137,8 +157,10 @@ class CallerListener {
 
 class Caller {
  public:
-  /// Timer kinds used from the base kind: timeout, backoff, breaker wait.
-  static constexpr std::uint32_t kTimerKinds = 3;
+  /// Timer kinds used from the base kind: timeout, backoff, breaker wait, hedge delay.
+  static constexpr std::uint32_t kTimerKinds = 4;
+  /// start()'s shard when the targets are not sharded: any of them.
+  static constexpr std::uint32_t kAnyShard = 0xffffffffu;
 
   /// `targets`: the nodes of the target component (not empty). `timer_kind`: the first of
   /// kTimerKinds consecutive kinds, distinct from the owner's other kinds. Records into
@@ -152,18 +174,22 @@ class Caller {
   Caller(const Caller&) = delete;
   Caller& operator=(const Caller&) = delete;
 
-  /// Starts a logical request about `key`; its end comes back to the listener with `token`
-  /// (possibly before start returns, if the breaker refuses and no retry follows).
-  void start(sim::Node& node, std::uint64_t key, std::uint64_t token);
+  /// Starts a logical request about `key` (to `shard`'s replicas, or to any target); its end
+  /// comes back to the listener with `token` (possibly before start returns, if the breaker
+  /// refuses and no retry follows).
+  void start(sim::Node& node, std::uint64_t key, std::uint64_t token,
+             std::uint32_t shard = kAnyShard);
+  /// The targets are shards of `replicas` consecutive nodes each (their count divides it).
+  void set_shard_size(std::size_t replicas);
   /// Starts a logical request on behalf of `inbound` (a relay): same key and operation; the
   /// originating client's request_id and origin, one more hop; non-idempotent if either the
   /// inbound request or this caller's configuration says so. With a `cap` (true time; the
   /// inbound deadline when the owner propagates deadlines) no try waits past it, each try
   /// carries at most it as its deadline, and no retry starts after it.
   void forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token,
-               sim::Time cap = sim::Time::max());
+               sim::Time cap = sim::Time::max(), std::uint32_t shard = kAnyShard);
 
-  /// Handles an RpcResponse (returns true), anything else is the owner's (returns false).
+  /// Handles an RpcResponse or RpcStarted (returns true); anything else is the owner's (false).
   bool on_message(sim::Node& node, const sim::Message& message);
   /// Handles the caller's own timers (returns true), others are the owner's (returns false).
   bool on_timer(sim::Node& node, sim::TimerTag tag);
@@ -189,28 +215,34 @@ class Caller {
   struct Request {
     std::uint64_t token = 0;
     std::uint64_t key = 0;
+    std::uint32_t shard = kAnyShard;
     std::uint64_t request_id = 0;
     sim::NodeId origin = sim::kNoNode;
     std::uint32_t hops = 0;
     std::uint8_t operation = 0;
     bool idempotent = true;
-    bool measured = false;                  // started at or after measure_from
-    bool finished = false;                  // ended; kept while orphans may still answer
-    sim::Time started;                      // true time
-    sim::Time deadline = sim::Time::max();  // overall, on the node's monotonic clock
-    std::uint32_t tries = 0;                // made, refused ones included
-    std::uint32_t sent = 0;                 // attempts sent
-    std::uint32_t effects = 0;              // Ok answers received, to distinct attempts
-    std::uint32_t tracked = 0;              // attempts in the table (in flight or orphans)
-    AttemptId current = 0;                  // the attempt in flight; 0: none
+    bool measured = false;                      // started at or after measure_from
+    bool finished = false;                      // ended; kept while orphans may still answer
+    sim::Time started;                          // true time
+    sim::Time deadline = sim::Time::max();      // overall, on the node's monotonic clock
+    std::uint32_t tries = 0;                    // made, refused ones included
+    std::uint32_t sent = 0;                     // attempts sent
+    std::uint32_t effects = 0;                  // Ok answers received, to distinct attempts
+    std::uint32_t tracked = 0;                  // attempts in the table (in flight or orphans)
+    AttemptId current = 0;                      // the try's (first) copy in flight; 0: none
+    AttemptId hedge = 0;                        // its second copy in flight; 0: none
+    bool hedged = false;                        // this try has had its second copy
+    bool cancel_sent = false;                   // tied: the other copy's cancel went
+    sim::Time try_sent;                         // monotonic: when the try's first copy went
+    sim::Time try_deadline = sim::Time::max();  // true time, carried by both copies
+    sim::TimerId try_timer, hedge_timer;
+    CircuitBreaker::Permit permit;
     sim::TimerId backoff_timer;
     std::optional<Backoff> backoff;
   };
   struct Attempt {
     RequestId request = 0;
-    sim::Time sent;  // monotonic
-    sim::TimerId timeout;
-    CircuitBreaker::Permit permit;
+    sim::NodeId target = sim::kNoNode;
   };
   struct Orphan {
     AttemptId attempt;
@@ -219,8 +251,18 @@ class Caller {
 
   void begin(sim::Node& node, Request request, sim::Time cap = sim::Time::max());
   void try_once(sim::Node& node, RequestId id);
+  /// Sends one copy of the request's current try to a target other than `avoid`.
+  AttemptId send_copy(sim::Node& node, RequestId id, sim::NodeId avoid);
+  void send_hedge(sim::Node& node, RequestId id);
   void on_answer(sim::Node& node, AttemptId id, Outcome outcome);
-  void on_timeout(sim::Node& node, AttemptId id);
+  void on_started(sim::Node& node, AttemptId id);
+  void on_timeout(sim::Node& node, RequestId id);
+  /// The try is over: its timers are cancelled.
+  void end_try(sim::Node& node, Request& r);
+  /// Drops a copy nobody waits for any more (tied: asks its server to cancel it).
+  void drop_copy(sim::Node& node, Request& r, AttemptId copy);
+  /// Tied: asks the server of `copy` to drop it unstarted (once per try).
+  void cancel_copy(sim::Node& node, Request& r, AttemptId copy);
   void attempt_failed(sim::Node& node, RequestId id, Outcome outcome);
   /// What to do after a failed try: retry (after a wait) or give up. Counts the reason.
   RetryDecision decide_after_failure(sim::Node& node, Request& request, Outcome outcome);
@@ -232,7 +274,7 @@ class Caller {
   void forget_old_orphans(sim::Time true_now);
   void breaker_result(sim::Node& node, CircuitBreaker::Permit permit, bool failed,
                       sim::Duration duration);
-  sim::NodeId pick_target(sim::Node& node) const;
+  sim::NodeId pick_target(sim::Node& node, std::uint32_t shard, sim::NodeId avoid) const;
   static sim::Time local_now(const sim::Node& node);
 
   CallerConfig config_;
@@ -244,6 +286,8 @@ class Caller {
   std::uint32_t group_ = 0;
   RetryPolicy retry_;
   std::optional<CircuitBreaker> breaker_;
+  std::optional<HedgePolicy> hedge_;
+  std::size_t shard_size_;
   std::optional<sim::Rng> retry_rng_;  // the node's stream "retry", from the first request on
   SlotTable<Request> requests_;
   SlotTable<Attempt> attempts_;  // keyed by call id
@@ -253,6 +297,7 @@ class Caller {
   std::uint64_t late_responses_ = 0, attempts_sent_ = 0, retries_ = 0;
   std::uint64_t denied_by_budget_ = 0, stopped_by_deadline_ = 0, short_circuited_ = 0;
   std::uint64_t duplicate_effects_ = 0;
+  std::uint64_t hedges_ = 0, hedges_won_ = 0, hedges_denied_ = 0, cancels_ = 0;
 };
 
 }  // namespace models

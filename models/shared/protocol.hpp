@@ -12,7 +12,9 @@
 //             every intermediary);
 //   health -- HealthProbe -> HealthReply: readiness probes of an active health checker;
 //   occ    -- OccRequest -> RpcResponse: versioned reads and conditional writes
-//             (optimistic concurrency).
+//             (optimistic concurrency);
+//   cancel -- RpcStarted from a server that begins a tied copy, RpcCancel to the server of the
+//             other copy (tied requests, models/resilience/hedging.hpp).
 // A new family adds its protocol here (one enumerator, one name) and declares it.
 #pragma once
 
@@ -25,10 +27,10 @@
 
 namespace models {
 
-enum class Protocol : std::uint8_t { Rpc, Health, Occ, kCount };
+enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, kCount };
 
 inline constexpr std::array<const char*, static_cast<std::size_t>(Protocol::kCount)> kProtocolNames{
-    "rpc", "health", "occ"};
+    "rpc", "health", "occ", "cancel"};
 
 inline const char* to_string(Protocol p) {
   return kProtocolNames[static_cast<std::size_t>(p)];

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -58,6 +59,21 @@ class RingBuffer {
     const T value = back();
     --size_;
     return value;
+  }
+
+  /// Removes and returns the first entry (from the front) that `matches`, keeping the others
+  /// in order. O(size): for rare removals from the middle (a cancelled request).
+  template <class Pred>
+  std::optional<T> remove_first(Pred matches) {
+    for (std::size_t i = 0; i < size_; ++i) {
+      const T value = slots_[(head_ + i) & mask()];
+      if (!matches(value)) continue;
+      for (std::size_t j = i; j + 1 < size_; ++j)
+        slots_[(head_ + j) & mask()] = slots_[(head_ + j + 1) & mask()];
+      --size_;
+      return value;
+    }
+    return std::nullopt;
   }
 
   /// Empties the buffer; keeps its capacity.

@@ -31,6 +31,18 @@ struct RpcRequest {
   sim::NodeId origin = sim::kNoNode;
   std::uint8_t operation = 0;  // model-specific verb (read, write, ...)
   std::uint8_t idempotent = 1;
+  std::uint8_t tied = 0;  // a tied copy: tell the caller when its service starts (RpcStarted)
+};
+
+/// Tied requests (models/resilience/hedging.hpp): a server began serving the tied copy
+/// `call_id`; the caller cancels the other copy.
+struct RpcStarted {
+  std::uint64_t call_id = 0;
+};
+
+/// The caller no longer wants copy `call_id`: a server that has not started it drops it.
+struct RpcCancel {
+  std::uint64_t call_id = 0;
 };
 
 struct RpcResponse {
