@@ -14,6 +14,7 @@
 #include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
 #include "models/services/server.hpp"
+#include "models/sharding/sharder.hpp"
 
 namespace scenario {
 namespace {
@@ -31,6 +32,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<OccClient>("occ_client"),
       bind_model<FaultProxy>("fault_proxy"),
       bind_model<ScatterGather>("scatter_gather"),
+      bind_model<Sharder>("sharder"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

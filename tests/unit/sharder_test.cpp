@@ -1,0 +1,148 @@
+// Sharder mechanics, through the scenario loader over a zero-latency network: each key reaches
+// only its shard's replicas, the load figures agree with what the shard servers counted, the
+// outcome goes upstream as a relay's, and the configuration is checked.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "models/sharding/sharder.hpp"
+#include "scenario/run.hpp"
+#include "scenario/scenario.hpp"
+#include "scenario/scenario_error.hpp"
+
+namespace {
+
+scenario::RunResult run(const std::string& sharder, const std::string& client_extra,
+                        const std::string& server_extra = "") {
+  const std::string text = R"({"name": "sh", "duration": "10s", "warmup": "0s",
+    "report": {"per_replica": true},
+    "components": {
+      "shards": {"model": "server", "count": 6, "workers": 8,
+                 "service_time": {"dist": "constant", "value": "1ms"})" +
+                           server_extra + R"(},
+      "router": {"model": "sharder", "target": "shards", "replicas": 2, "timeout": "0s")" +
+                           sharder + R"(},
+      "clients": {"model": "open_loop_client", "rate": "300/s", "target": "router",
+                  "timeout": "0s")" +
+                           client_extra + R"(}
+    }})";
+  const auto file = scenario::load_scenario_text(text, "sh.json");
+  return scenario::run_scenario(file.variants.front(), 11);
+}
+
+const scenario::ComponentFigures& component(const scenario::RunResult& r, const std::string& name) {
+  for (const auto& c : r.components)
+    if (c.component == name) return c;
+  FAIL("no component " << name);
+  return r.components.front();
+}
+
+double value(const std::vector<models::Figure>& figures, const std::string& name) {
+  for (const auto& f : figures)
+    if (f.name == name) return f.value;
+  FAIL("no figure " << name);
+  return 0;
+}
+
+/// Each shard server's arrivals, in node order.
+std::vector<double> arrivals(const scenario::RunResult& r) {
+  std::vector<double> out;
+  for (const auto& replica : component(r, "shards").per_replica)
+    out.push_back(value(replica.figures, "arrivals"));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a key goes to its shard's replicas only") {
+  // One key (0): its owner under each function, from the shared part, gets everything, spread
+  // over both of its replicas; the other shards get nothing.
+  for (const std::string function : {"modulo", "consistent_hash", "rendezvous", "jump"}) {
+    INFO(function);
+    const auto r = run(R"(, "function": ")" + function + R"(")", R"(, "keys": 1)");
+    models::SharderConfig config;
+    config.function = function == "modulo"            ? models::ShardFunctionKind::Modulo
+                      : function == "consistent_hash" ? models::ShardFunctionKind::ConsistentHash
+                      : function == "rendezvous"      ? models::ShardFunctionKind::Rendezvous
+                                                      : models::ShardFunctionKind::Jump;
+    const std::uint32_t owner = models::Sharder::shard_function(config, 3).shard_of(0);
+    const auto a = arrivals(r);
+    REQUIRE(a.size() == 6);
+    for (std::uint32_t node = 0; node < 6; ++node) {
+      INFO("node " << node << " of shard " << node / 2 << ", owner " << owner);
+      if (node / 2 == owner) {
+        CHECK(a[node] > 500);  // ~1500 each of 3000
+      } else {
+        CHECK(a[node] == 0);
+      }
+    }
+    CHECK(value(component(r, "router").figures, "max_shard_share") == 1);
+    CHECK(value(component(r, "router").figures, "min_shard_share") == 0);
+    CHECK(value(component(r, "router").figures, "imbalance") == 3);
+  }
+}
+
+TEST_CASE("range: keys below the first split on shard 0, the rest by their ranges") {
+  // Keys 0 .. 29 uniformly; splits 10 and 25: shard 0 gets keys 0-9, shard 1 10-24, shard 2
+  // 25-29, and each request reaches one of its shard's two replicas.
+  const auto r =
+      run(R"(, "function": "range", "range_splits": [{"at": 10}, {"at": 25}])", R"(, "keys": 30)");
+  const auto a = arrivals(r);
+  REQUIRE(a.size() == 6);
+  const double total = std::accumulate(a.begin(), a.end(), 0.0);
+  const std::vector<double> shard = {a[0] + a[1], a[2] + a[3], a[4] + a[5]};
+  for (const double x : a) CHECK(x > 0);
+  // The figures are the shards' shares of what the router routed, which the servers received.
+  const auto& router = component(r, "router").figures;
+  CHECK(value(router, "requests") == total);
+  CHECK(value(router, "max_shard_share") ==
+        Approx(*std::max_element(shard.begin(), shard.end()) / total));
+  CHECK(value(router, "min_shard_share") ==
+        Approx(*std::min_element(shard.begin(), shard.end()) / total));
+  CHECK(value(router, "imbalance") ==
+        Approx(*std::max_element(shard.begin(), shard.end()) / (total / 3)));
+  // Shard 1 holds half the keys, shard 2 a sixth: the largest and smallest shares.
+  CHECK(shard[1] > shard[0]);
+  CHECK(shard[0] > shard[2]);
+  // Every completed request was answered Ok at once (zero latency); the last ones were still in
+  // service when the run ended.
+  double completed = 0;
+  for (const auto& replica : component(r, "shards").per_replica)
+    completed += value(replica.figures, "completed");
+  CHECK(value(router, "answered_ok") == completed);
+}
+
+TEST_CASE("the shard's failure goes upstream as a relay's: Error") {
+  const auto r = run("", R"(, "keys": 100)", R"(, "error_rate": 1)");
+  CHECK(r.requests.totals().requests > 2000);
+  CHECK(r.requests.totals().succeeded() == 0);
+  const auto& router = component(r, "router").figures;
+  double completed = 0;
+  for (const auto& replica : component(r, "shards").per_replica)
+    completed += value(replica.figures, "completed");
+  CHECK(value(router, "answered_failed") == completed);
+  CHECK(value(router, "answered_ok") == 0);
+}
+
+TEST_CASE("sharder configuration errors are scenario errors") {
+  const auto load = [](const std::string& sharder) {
+    const std::string text = R"({"name": "sh", "duration": "1s",
+      "components": {
+        "shards": {"model": "server", "count": 4},
+        "router": {"model": "sharder", "target": "shards")" +
+                             sharder + R"(},
+        "clients": {"model": "open_loop_client", "rate": "10/s", "target": "router"}}})";
+    const auto file = scenario::load_scenario_text(text, "sh.json");
+    return scenario::run_scenario(file.variants.front(), 1);
+  };
+  CHECK_THROWS(load(R"(, "function": "range")"));                               // no splits
+  CHECK_THROWS(load(R"(, "function": "range", "range_splits": [{"at": 5}])"));  // 4 shards
+  CHECK_THROWS(load(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 5}, {"at": 6}])"));
+  CHECK_THROWS(load(R"(, "replicas": 3)"));                // does not divide 4
+  CHECK_THROWS(load(R"(, "range_splits": [{"at": 5}])"));  // not range
+  CHECK_NOTHROW(
+      load(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}])"));
+}
