@@ -7,8 +7,11 @@
 
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
+#include "tests/run_figures.hpp"
 
 namespace {
+
+using dsimtest::figure;
 
 scenario::RunResult run(const std::string& components, const std::string& faults = "[]") {
   const std::string text = R"({"name": "sg", "duration": "10s", "warmup": "0s",
@@ -16,15 +19,6 @@ scenario::RunResult run(const std::string& components, const std::string& faults
                            R"(}, "faults": )" + faults + "}";
   const auto file = scenario::load_scenario_text(text, "sg.json");
   return scenario::run_scenario(file.variants.front(), 3);
-}
-
-double figure(const scenario::RunResult& r, const std::string& component, const std::string& name) {
-  for (const auto& c : r.components)
-    if (c.component == component)
-      for (const auto& f : c.figures)
-        if (f.name == name) return f.value;
-  FAIL("no figure " << component << "." << name);
-  return 0;
 }
 
 double ms(std::int64_t ns) {

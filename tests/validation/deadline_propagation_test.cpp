@@ -23,8 +23,11 @@
 
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
+#include "tests/run_figures.hpp"
 
 namespace {
+
+using dsimtest::figure;
 
 struct Outcome {
   double completed, wasted_work, expired;
@@ -32,16 +35,6 @@ struct Outcome {
   double relay_late;    // at the relay: backend answers after the relay stopped waiting
   double succeeded, requests;
 };
-
-double figure(const scenario::RunResult& run, const std::string& component,
-              const std::string& name) {
-  for (const auto& c : run.components)
-    if (c.component == component)
-      for (const auto& f : c.figures)
-        if (f.name == name) return f.value;
-  FAIL("no figure " << component << "." << name);
-  return 0;
-}
 
 Outcome run(bool propagate, bool drop_expired) {
   const std::string text = R"({

@@ -16,8 +16,11 @@
 
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
+#include "tests/run_figures.hpp"
 
 namespace {
+
+using dsimtest::figure;
 
 struct Leaf {
   std::string service;  // the leaves' service_time distribution (JSON)
@@ -50,15 +53,6 @@ double fraction_slower(const scenario::RunResult& r, double ms) {
   for (const auto& b : h.buckets(h.precision_bits()))
     if (static_cast<double>(b.low_ns) / 1e6 > ms) slow += b.count;
   return static_cast<double>(slow) / static_cast<double>(h.count());
-}
-
-double figure(const scenario::RunResult& r, const std::string& component, const std::string& name) {
-  for (const auto& c : r.components)
-    if (c.component == component)
-      for (const auto& f : c.figures)
-        if (f.name == name) return f.value;
-  FAIL("no figure " << component << "." << name);
-  return 0;
 }
 
 const std::string kStraggler1s =
