@@ -7,6 +7,7 @@
 
 #include "models/services/relay.hpp"
 #include "models/shared/health.hpp"
+#include "models/shared/true_time_timer.hpp"
 #include "sim/assert.hpp"
 #include "sim/node.hpp"
 
@@ -25,7 +26,15 @@ FigureDocs Sharder::figure_docs() {
               "the least loaded shard's share of the routed requests (per sharder, averaged)"},
              {"imbalance", "ratio", Combine::Mean,
               "the most loaded shard's requests over the mean per shard: 1 is even (per "
-              "sharder, averaged)"},
+              "sharder, averaged; over all of the target's shards, active or not)"},
+             {"keys_at_steps", "keys", Combine::Sum,
+              "tracked keys routed at least once before a reshard step, summed over the steps "
+              "in the measured interval (the denominator of keys_moved)"},
+             {"keys_moved", "keys", Combine::Sum,
+              "of those, the keys whose owner changed at the step"},
+             {"requests_to_new_owner", "requests", Combine::Sum,
+              "requests for a tracked key routed to another shard than the key's last one (the "
+              "first after its move: a cache shard's miss)"},
          } +
          Caller::figure_docs();
 }
@@ -36,6 +45,12 @@ std::vector<ConfigProblem> Sharder::check(const Config& c) {
     problems.push_back({"range_splits", "expected split points with function \"range\""});
   if (c.function != ShardFunctionKind::Range && !c.range_splits.empty())
     problems.push_back({"range_splits", "only used with function \"range\""});
+  if (c.function == ShardFunctionKind::Range && (!c.reshard.empty() || c.shards != 0))
+    problems.push_back({"reshard", "range sharding has a fixed shard count: its split points"});
+  for (std::size_t i = 1; i < c.reshard.size(); ++i)
+    if (c.reshard[i].at < c.reshard[i - 1].at)
+      problems.push_back(
+          {"reshard/" + std::to_string(i) + "/at", "expected the steps in time order"});
   for (std::size_t i = 1; i < c.range_splits.size(); ++i)
     if (c.range_splits[i].at <= c.range_splits[i - 1].at)
       problems.push_back({"range_splits/" + std::to_string(i) + "/at",
@@ -60,24 +75,70 @@ std::unique_ptr<Model> Sharder::make(const Config& config, BuildContext& ctx, st
     throw std::invalid_argument("replicas: " + std::to_string(replicas) + " does not divide the " +
                                 std::to_string(nodes.size()) + " nodes of '" +
                                 config.call.target.name + "'");
+  const auto available = static_cast<std::int64_t>(nodes.size() / replicas);
+  const auto too_many = [&](std::int64_t shards, const std::string& where) {
+    if (shards > available)
+      throw std::invalid_argument(where + ": " + std::to_string(shards) + " shards, but '" +
+                                  config.call.target.name + "' has nodes for " +
+                                  std::to_string(available));
+  };
+  too_many(config.shards, "shards");
+  for (std::size_t i = 0; i < config.reshard.size(); ++i)
+    too_many(config.reshard[i].shards, "reshard/" + std::to_string(i) + "/shards");
   return std::make_unique<Sharder>(config, std::move(nodes), ctx.warmup_end, ctx.end);
 }
 
 Sharder::Sharder(const Config& config, std::vector<sim::NodeId> shards, sim::Time measure_from,
                  sim::Time measure_to)
     : config_(config),
-      function_(shard_function(
-          config,
-          static_cast<std::uint32_t>(shards.size() / static_cast<std::size_t>(config.replicas)))),
+      available_(shards.size() / static_cast<std::size_t>(config.replicas)),
+      last_owner_(static_cast<std::size_t>(config.keys), kNever),
       caller_(config.call, std::move(shards), kCall, /*recorder=*/nullptr, measure_from, *this),
-      shard_requests_(function_.shards(), 0),
       measure_from_(measure_from),
       measure_to_(measure_to) {
+  const std::size_t available = available_;
+  DSIM_ASSERT(config.shards >= 0 && static_cast<std::size_t>(config.shards) <= available,
+              "the sharder's start count fits its target");
+  const auto initial = config.shards == 0 ? available : static_cast<std::size_t>(config.shards);
+  functions_.reserve(config.reshard.size() + 1);
+  functions_.push_back(shard_function(config, static_cast<std::uint32_t>(initial)));
+  for (const ReshardStep& step : config.reshard) {
+    DSIM_ASSERT(step.shards >= 1 && static_cast<std::size_t>(step.shards) <= available,
+                "a reshard step fits the sharder's target");
+    functions_.push_back(shard_function(config, static_cast<std::uint32_t>(step.shards)));
+  }
+  shard_requests_.assign(available, 0);
   caller_.set_shard_size(static_cast<std::size_t>(config.replicas));
 }
 
-void Sharder::on_start(sim::Node& /*node*/) {
-  // Nothing to set up: after a restart on_crash has already emptied the table.
+void Sharder::on_start(sim::Node& node) {
+  // After a restart on_crash has already emptied the table of requests; the steps that came due
+  // while the node was down apply now (step_ and the key table survive the crash).
+  apply_due_steps(node);
+}
+
+void Sharder::apply_due_steps(sim::Node& node) {
+  const sim::Time now = node.true_now();
+  while (step_ < config_.reshard.size() && sim::Time::zero() + config_.reshard[step_].at <= now) {
+    const ShardFunction& before = functions_[step_];
+    const ShardFunction& after = functions_[step_ + 1];
+    ++step_;
+    if (last_owner_.empty() || !measured(now)) continue;
+    for (std::size_t key = 0; key < last_owner_.size(); ++key) {
+      if (last_owner_[key] == kNever) continue;
+      ++keys_at_steps_;
+      if (before.shard_of(key) != after.shard_of(key)) ++keys_moved_;
+    }
+  }
+  if (step_ < config_.reshard.size())
+    set_timer_at_true_time(node, sim::Time::zero() + config_.reshard[step_].at, {kReshard, step_});
+}
+
+void Sharder::track(std::uint64_t key, std::uint32_t shard, bool counted) {
+  if (key >= last_owner_.size()) return;
+  std::uint32_t& last = last_owner_[static_cast<std::size_t>(key)];
+  if (last != kNever && last != shard && counted) ++to_new_owner_;
+  last = shard;
 }
 
 void Sharder::on_message(sim::Node& node, const sim::Message& message) {
@@ -97,7 +158,8 @@ void Sharder::on_request(sim::Node& node, const sim::Message& message) {
     if (counted) ++expired_;
     return;
   }
-  const std::uint32_t shard = function_.shard_of(request.key);
+  const std::uint32_t shard = functions_[step_].shard_of(request.key);
+  track(request.key, shard, counted);
   if (counted) {
     ++shard_requests_[shard];
     ++routed_;
@@ -116,8 +178,9 @@ void Sharder::on_call_done(sim::Node& node, const CallResult& result) {
 }
 
 void Sharder::on_timer(sim::Node& node, sim::TimerTag tag) {
-  const bool handled = caller_.on_timer(node, tag);
-  DSIM_ASSERT(handled, "a sharder has only its caller's timers");
+  if (caller_.on_timer(node, tag)) return;
+  DSIM_ASSERT(tag.kind == kReshard, "unknown sharder timer");
+  apply_due_steps(node);
 }
 
 void Sharder::on_crash(sim::Node& node) {
@@ -137,6 +200,9 @@ void Sharder::figures(Figures& out) const {
   out.mean("max_shard_share", routed > 0 ? static_cast<double>(most) / routed : 0.0);
   out.mean("min_shard_share", routed > 0 ? static_cast<double>(least) / routed : 0.0);
   out.mean("imbalance", routed > 0 ? static_cast<double>(most) / mean : 0.0);
+  out.sum("keys_at_steps", static_cast<double>(keys_at_steps_));
+  out.sum("keys_moved", static_cast<double>(keys_moved_));
+  out.sum("requests_to_new_owner", static_cast<double>(to_new_owner_));
   caller_.figures(out);
 }
 

@@ -28,9 +28,27 @@
 //   requests) and imbalance (the most loaded shard's requests over the mean per shard: 1 is
 //   perfectly even, S is everything on one shard). Hot shards show as imbalance > 1.
 // - Concurrency is unbounded and routing costs no time (an ambassador beside the client).
+// - Resharding: `shards` shards are active at the start (0: all of the target's S); each step
+//   of `reshard` ({"at": time from the start of the run, "shards": count}, in time order,
+//   counts up to S) switches the function to its count at that true time (a timer set for the
+//   next step; after a restart, the steps that came due meanwhile are applied at once). Shards
+//   beyond the active count get no requests; the functions for every count are built at
+//   start-up, so a step allocates nothing. Like Burns' ambassador with a new shard map, the
+//   switch is instant: no migration, no old owner serving moved keys.
+// - Keys moved (when `keys` > 0): the sharder remembers, for each key below `keys`, the shard it
+//   last routed that key to (a table of `keys` x 4 bytes, allocated at start-up: 40 kB for
+//   10,000 keys, 4 MB for 10^6; larger keys are not tracked). At each step, every key routed at
+//   least once since the start is compared under the old and the new function:
+//   keys_at_steps counts them, keys_moved those whose owner changed. A request routed to another
+//   shard than the key's last one is a request_to_new_owner: the first request for a moved key
+//   after a step, which a cache shard would miss (the new owner has never seen the key; a key
+//   moved back to an earlier owner counts again, as an evicting cache would miss it). The
+//   table is a measurement of what the shards have seen, not the sharder's state: it survives
+//   a crash of the sharder. With several sharder replicas each keeps its own, and the sums
+//   count a key once per replica.
 // - A crash loses the requests being forwarded (unanswered: the upstream times out), the
-//   Caller's retry budget and breaker; the shard map is configuration and survives. A pause
-//   holds everything.
+//   Caller's retry budget and breaker; the shard map is configuration and survives (a restart
+//   applies the step in force). A pause holds everything (a step then comes late).
 // Randomness: replica choices from the node's own stream, backoff jitter from "retry" (the
 // Caller's); routing itself draws nothing.
 //
@@ -64,6 +82,19 @@
 
 namespace models {
 
+/// From `at` (since the start of the run) on, `shards` shards are active.
+struct ReshardStep {
+  sim::Duration at;
+  std::int64_t shards = 1;
+
+  template <class V>
+  void describe(V& v) {
+    v.field("at", at, "when the shard count changes, from the start of the run", Limits{0});
+    v.field("shards", shards, "the active shard count from then on (at most the target's)",
+            Limits{1, 1e6});
+  }
+};
+
 /// One split point of range sharding.
 struct RangeSplit {
   std::int64_t at = 0;
@@ -87,6 +118,9 @@ struct SharderConfig {
   ShardFunctionKind function = ShardFunctionKind::ConsistentHash;
   std::int64_t virtual_nodes = 100;
   std::vector<RangeSplit> range_splits;
+  std::int64_t shards = 0;
+  std::vector<ReshardStep> reshard;
+  std::int64_t keys = 0;
   CallerConfig call;  // target (the shards), timeout, retry, circuit_breaker, hedge
 
   template <class V>
@@ -102,6 +136,17 @@ struct SharderConfig {
     v.list("range_splits", range_splits,
            "range: the S - 1 split points, increasing ({\"at\": key}); shard i owns the keys "
            "from split i - 1 up to split i");
+    v.field("shards", shards,
+            "shards active at the start (0: all of the target's); the others get no requests "
+            "until a `reshard` step activates them",
+            Limits{0, 1e6});
+    v.list("reshard", reshard,
+           "resharding steps, in time order ({\"at\": \"20s\", \"shards\": 5}): from `at` on, "
+           "the function routes over that many shards (not with range)");
+    v.field("keys", keys,
+            "track the keys 0 .. keys - 1 for keys_moved and requests_to_new_owner (0: do not "
+            "track); costs 4 bytes per key",
+            Limits{0, 1e8});
   }
 };
 
@@ -109,7 +154,7 @@ class Sharder final : public Model, private CallerListener {
  public:
   using Config = SharderConfig;
   /// kCall is the first of the Caller's Caller::kTimerKinds kinds.
-  enum TimerKind : std::uint32_t { kCall = 1 };
+  enum TimerKind : std::uint32_t { kCall = 1, kReshard = kCall + Caller::kTimerKinds };
 
   static Wiring wiring(const Config& c) {
     return {.serves = {Protocol::Rpc, Protocol::Health},
@@ -137,11 +182,14 @@ class Sharder final : public Model, private CallerListener {
   }
 
   const Caller& caller() const { return caller_; }
-  const ShardFunction& function() const { return function_; }
+  /// The sharding function in force.
+  const ShardFunction& function() const { return functions_[step_]; }
   /// Requests routed to each shard in the measured interval.
   const std::vector<std::uint64_t>& shard_requests() const { return shard_requests_; }
   /// Requests received and not yet answered.
   std::size_t in_progress() const { return inbound_.size(); }
+  /// The shard count in force.
+  std::uint32_t active_shards() const { return functions_[step_].shards(); }
 
  private:
   struct Inbound {
@@ -152,14 +200,23 @@ class Sharder final : public Model, private CallerListener {
   void on_request(sim::Node& node, const sim::Message& message);
   void on_call_done(sim::Node& node, const CallResult& result) override;
   bool measured(sim::Time t) const { return t >= measure_from_ && t <= measure_to_; }
+  /// Applies the steps that are due at `now`, then sets a timer for the next one.
+  void apply_due_steps(sim::Node& node);
+  void track(std::uint64_t key, std::uint32_t shard, bool counted);
+
+  static constexpr std::uint32_t kNever = 0xFFFF'FFFF;  // a key not routed yet
 
   Config config_;
-  ShardFunction function_;
+  std::size_t available_;                  // the target's shards: its nodes / replicas
+  std::vector<ShardFunction> functions_;   // [0]: the start; [i]: after reshard step i - 1
+  std::size_t step_ = 0;                   // steps applied: functions_[step_] is in force
+  std::vector<std::uint32_t> last_owner_;  // per tracked key; survives a crash (see above)
   Caller caller_;
   SlotTable<Inbound> inbound_;
   std::vector<std::uint64_t> shard_requests_;
   sim::Time measure_from_, measure_to_;
   std::uint64_t requests_ = 0, routed_ = 0, answered_ok_ = 0, answered_failed_ = 0, expired_ = 0;
+  std::uint64_t keys_at_steps_ = 0, keys_moved_ = 0, to_new_owner_ = 0;
 };
 
 }  // namespace models

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/sharding/sharder.hpp"
@@ -145,4 +146,128 @@ TEST_CASE("sharder configuration errors are scenario errors") {
   CHECK_THROWS(load(R"(, "range_splits": [{"at": 5}])"));  // not range
   CHECK_NOTHROW(
       load(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}])"));
+}
+
+namespace {
+
+/// Three shards of one server each, two active at the start; uniform keys 0 .. 99 at 300/s, so
+/// every key is routed many times before and after a step.
+scenario::RunResult run_resharding(const std::string& sharder, const std::string& faults = "[]") {
+  const std::string text = R"({"name": "rs", "duration": "10s", "warmup": "0s",
+    "report": {"per_replica": true},
+    "components": {
+      "shards": {"model": "server", "count": 3, "workers": 8,
+                 "service_time": {"dist": "constant", "value": "1ms"}},
+      "router": {"model": "sharder", "target": "shards", "timeout": "0s", "keys": 100)" +
+                           sharder + R"(},
+      "clients": {"model": "open_loop_client", "rate": "300/s", "target": "router",
+                  "timeout": "0s", "keys": 100}
+    },
+    "faults": )" + faults + "}";
+  const auto file = scenario::load_scenario_text(text, "rs.json");
+  return scenario::run_scenario(file.variants.front(), 5);
+}
+
+/// Keys 0 .. 99 whose owner differs between `from` and `to` shards under `function`.
+double moved_keys(models::ShardFunctionKind function, std::uint32_t from, std::uint32_t to) {
+  models::SharderConfig config;
+  config.function = function;
+  const auto a = models::Sharder::shard_function(config, from);
+  const auto b = models::Sharder::shard_function(config, to);
+  double moved = 0;
+  for (std::uint64_t key = 0; key < 100; ++key) moved += a.shard_of(key) != b.shard_of(key);
+  return moved;
+}
+
+}  // namespace
+
+TEST_CASE("resharding: a step activates a shard and counts the keys that moved") {
+  for (const auto& [name, kind] :
+       {std::pair{"modulo", models::ShardFunctionKind::Modulo},
+        std::pair{"consistent_hash", models::ShardFunctionKind::ConsistentHash},
+        std::pair{"jump", models::ShardFunctionKind::Jump}}) {
+    INFO(name);
+    const auto r = run_resharding(std::string(R"(, "function": ")") + name +
+                                  R"(", "shards": 2, "reshard": [{"at": "5s", "shards": 3}])");
+    const auto a = arrivals(r);
+    REQUIRE(a.size() == 3);
+    CHECK(a[0] > 0);
+    CHECK(a[1] > 0);
+    CHECK(a[2] > 0);  // active from 5 s on
+    const auto& router = component(r, "router").figures;
+    // ~1500 requests over 100 keys before the step: every key was routed (the chance that one
+    // was not is 100 (1 - 1/100)^1500 < 1e-4), and after it every moved key is asked again.
+    const double expected = moved_keys(kind, 2, 3);
+    CHECK(expected > 0);
+    CHECK(value(router, "keys_at_steps") == 100);
+    CHECK(value(router, "keys_moved") == expected);
+    CHECK(value(router, "requests_to_new_owner") == expected);
+  }
+}
+
+TEST_CASE("resharding: shards beyond the active count get no requests") {
+  const auto never = run_resharding(R"(, "shards": 2)");
+  CHECK(arrivals(never)[2] == 0);
+  CHECK(value(component(never, "router").figures, "keys_at_steps") == 0);
+  CHECK(value(component(never, "router").figures, "requests_to_new_owner") == 0);
+  // Scaling in from 3 to 1 at 5 s: everything goes to shard 0 from then on, and the keys of
+  // shards 1 and 2 moved (to shard 0).
+  const auto in = run_resharding(R"(, "function": "jump", "reshard": [{"at": "5s", "shards": 1}])");
+  const auto& router = component(in, "router").figures;
+  const double moved = moved_keys(models::ShardFunctionKind::Jump, 3, 1);
+  CHECK(value(router, "keys_moved") == moved);
+  CHECK(value(router, "requests_to_new_owner") == moved);
+  const auto a = arrivals(in);
+  CHECK(a[0] > a[1] + a[2]);  // shards 1 and 2 served only the first half
+}
+
+TEST_CASE("resharding: without `keys` nothing is tracked; keys beyond it are not counted") {
+  const auto r =
+      run_resharding(R"(, "keys": 0, "shards": 2, "reshard": [{"at": "5s", "shards": 3}])");
+  CHECK(arrivals(r)[2] > 0);
+  const auto& router = component(r, "router").figures;
+  CHECK(value(router, "keys_at_steps") == 0);
+  CHECK(value(router, "keys_moved") == 0);
+  CHECK(value(router, "requests_to_new_owner") == 0);
+  const auto half = run_resharding(
+      R"(, "keys": 50, "function": "modulo", "shards": 2, "reshard": [{"at": "5s", "shards": 3}])");
+  CHECK(value(component(half, "router").figures, "keys_at_steps") == 50);
+}
+
+TEST_CASE("resharding: after a restart the step in force applies, and the key table survives") {
+  // The router is down from 3 s to 7 s, across the step at 5 s: it restarts over 3 shards, and
+  // the keys it routed before the crash are compared at the step it applies on restart.
+  const auto r = run_resharding(R"(, "function": "modulo", "shards": 2,
+                                    "reshard": [{"at": "5s", "shards": 3}])",
+                                R"([{"action": "crash", "target": "router", "at": "3s",
+                                     "for": "4s"}])");
+  CHECK(arrivals(r)[2] > 0);
+  const auto& router = component(r, "router").figures;
+  const double expected = moved_keys(models::ShardFunctionKind::Modulo, 2, 3);
+  CHECK(value(router, "keys_at_steps") == 100);
+  CHECK(value(router, "keys_moved") == expected);
+  CHECK(value(router, "requests_to_new_owner") == expected);
+}
+
+TEST_CASE("resharding configuration errors are scenario errors") {
+  const auto load = [](const std::string& sharder) {
+    const std::string text = R"({"name": "sh", "duration": "1s",
+      "components": {
+        "shards": {"model": "server", "count": 4},
+        "router": {"model": "sharder", "target": "shards")" +
+                             sharder + R"(},
+        "clients": {"model": "open_loop_client", "rate": "10/s", "target": "router"}}})";
+    const auto file = scenario::load_scenario_text(text, "sh.json");
+    return scenario::run_scenario(file.variants.front(), 1);
+  };
+  CHECK_THROWS(load(R"(, "shards": 5)"));                             // only 4
+  CHECK_THROWS(load(R"(, "reshard": [{"at": "1s", "shards": 5}])"));  // only 4
+  CHECK_THROWS(load(R"(, "reshard": [{"at": "1s", "shards": 0}])"));  // at least 1
+  CHECK_THROWS(load(R"(, "replicas": 2, "shards": 3)"));              // 2 shards of 2
+  CHECK_THROWS(load(R"(, "reshard": [{"at": "2s", "shards": 2}, {"at": "1s", "shards": 3}])"));
+  CHECK_THROWS(load(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}],
+                        "reshard": [{"at": "1s", "shards": 3}])"));
+  CHECK_THROWS(load(R"(, "keys": -1)"));
+  CHECK_NOTHROW(load(R"(, "shards": 2, "keys": 10, "reshard": [{"at": "0s", "shards": 3},
+                         {"at": "0.5s", "shards": 4}])"));
 }
