@@ -41,12 +41,8 @@ std::vector<ConfigProblem> ScatterGather::check(const Config& c) {
 
 std::unique_ptr<Model> ScatterGather::make(const Config& config, BuildContext& ctx,
                                            std::size_t replica) {
-  std::vector<sim::NodeId> leaves = resolve_target(config.call, ctx);
+  std::vector<sim::NodeId> leaves = resolve_shards(config.call, config.replicas, ctx);
   const auto replicas = static_cast<std::size_t>(config.replicas);
-  if (leaves.size() % replicas != 0)
-    throw std::invalid_argument("replicas: " + std::to_string(replicas) + " does not divide the " +
-                                std::to_string(leaves.size()) + " nodes of '" +
-                                config.call.target.name + "'");
   const std::size_t shards = leaves.size() / replicas;
   if (static_cast<std::size_t>(config.fanout) > shards)
     throw std::invalid_argument("fanout: " + std::to_string(config.fanout) + " is more than the " +

@@ -69,12 +69,8 @@ ShardFunction Sharder::shard_function(const Config& config, std::uint32_t shards
 
 std::unique_ptr<Model> Sharder::make(const Config& config, BuildContext& ctx, std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "sharder replica out of range");
-  std::vector<sim::NodeId> nodes = resolve_target(config.call, ctx);
+  std::vector<sim::NodeId> nodes = resolve_shards(config.call, config.replicas, ctx);
   const auto replicas = static_cast<std::size_t>(config.replicas);
-  if (nodes.size() % replicas != 0)
-    throw std::invalid_argument("replicas: " + std::to_string(replicas) + " does not divide the " +
-                                std::to_string(nodes.size()) + " nodes of '" +
-                                config.call.target.name + "'");
   const auto available = static_cast<std::int64_t>(nodes.size() / replicas);
   const auto too_many = [&](std::int64_t shards, const std::string& where) {
     if (shards > available)

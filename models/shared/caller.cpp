@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "sim/assert.hpp"
@@ -39,6 +40,16 @@ std::vector<sim::NodeId> resolve_target(const CallerConfig& config, BuildContext
   std::vector<sim::NodeId> nodes = ctx.resolve(config.target);
   if (nodes.empty())
     throw std::invalid_argument("target: component '" + config.target.name + "' has no nodes");
+  return nodes;
+}
+
+std::vector<sim::NodeId> resolve_shards(const CallerConfig& config, std::int64_t replicas,
+                                        BuildContext& ctx) {
+  std::vector<sim::NodeId> nodes = resolve_target(config, ctx);
+  if (replicas < 1 || nodes.size() % static_cast<std::size_t>(replicas) != 0)
+    throw std::invalid_argument("replicas: " + std::to_string(replicas) + " does not divide the " +
+                                std::to_string(nodes.size()) + " nodes of '" + config.target.name +
+                                "'");
   return nodes;
 }
 

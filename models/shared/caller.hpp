@@ -137,6 +137,10 @@ struct CallerConfig {
 /// The nodes of config.target, for a Caller. Throws std::invalid_argument (a scenario error)
 /// when the target is not named or has no nodes.
 std::vector<sim::NodeId> resolve_target(const CallerConfig& config, BuildContext& ctx);
+/// The same for a target made of shards of `replicas` consecutive nodes (a scatter/gather
+/// root's leaves, a sharder's shards); also throws when `replicas` does not divide them.
+std::vector<sim::NodeId> resolve_shards(const CallerConfig& config, std::int64_t replicas,
+                                        BuildContext& ctx);
 
 /// How one logical request ended.
 struct CallResult {

@@ -128,24 +128,32 @@ TEST_CASE("the shard's failure goes upstream as a relay's: Error") {
   CHECK(value(router, "answered_ok") == 0);
 }
 
+namespace {
+
+// Loads and runs 4 server shards behind a sharder configured with `sharder` (extra keys).
+scenario::RunResult load_four_shards(const std::string& sharder) {
+  const std::string text = R"({"name": "sh", "duration": "1s",
+    "components": {
+      "shards": {"model": "server", "count": 4},
+      "router": {"model": "sharder", "target": "shards")" +
+                           sharder + R"(},
+      "clients": {"model": "open_loop_client", "rate": "10/s", "target": "router"}}})";
+  const auto file = scenario::load_scenario_text(text, "sh.json");
+  return scenario::run_scenario(file.variants.front(), 1);
+}
+
+}  // namespace
+
 TEST_CASE("sharder configuration errors are scenario errors") {
-  const auto load = [](const std::string& sharder) {
-    const std::string text = R"({"name": "sh", "duration": "1s",
-      "components": {
-        "shards": {"model": "server", "count": 4},
-        "router": {"model": "sharder", "target": "shards")" +
-                             sharder + R"(},
-        "clients": {"model": "open_loop_client", "rate": "10/s", "target": "router"}}})";
-    const auto file = scenario::load_scenario_text(text, "sh.json");
-    return scenario::run_scenario(file.variants.front(), 1);
-  };
-  CHECK_THROWS(load(R"(, "function": "range")"));                               // no splits
-  CHECK_THROWS(load(R"(, "function": "range", "range_splits": [{"at": 5}])"));  // 4 shards
-  CHECK_THROWS(load(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 5}, {"at": 6}])"));
-  CHECK_THROWS(load(R"(, "replicas": 3)"));                // does not divide 4
-  CHECK_THROWS(load(R"(, "range_splits": [{"at": 5}])"));  // not range
-  CHECK_NOTHROW(
-      load(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}])"));
+  CHECK_THROWS(load_four_shards(R"(, "function": "range")"));  // no splits
+  CHECK_THROWS(
+      load_four_shards(R"(, "function": "range", "range_splits": [{"at": 5}])"));  // 4 shards
+  CHECK_THROWS(load_four_shards(
+      R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 5}, {"at": 6}])"));
+  CHECK_THROWS(load_four_shards(R"(, "replicas": 3)"));                // does not divide 4
+  CHECK_THROWS(load_four_shards(R"(, "range_splits": [{"at": 5}])"));  // not range
+  CHECK_NOTHROW(load_four_shards(
+      R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}])"));
 }
 
 namespace {
@@ -250,24 +258,17 @@ TEST_CASE("resharding: after a restart the step in force applies, and the key ta
 }
 
 TEST_CASE("resharding configuration errors are scenario errors") {
-  const auto load = [](const std::string& sharder) {
-    const std::string text = R"({"name": "sh", "duration": "1s",
-      "components": {
-        "shards": {"model": "server", "count": 4},
-        "router": {"model": "sharder", "target": "shards")" +
-                             sharder + R"(},
-        "clients": {"model": "open_loop_client", "rate": "10/s", "target": "router"}}})";
-    const auto file = scenario::load_scenario_text(text, "sh.json");
-    return scenario::run_scenario(file.variants.front(), 1);
-  };
-  CHECK_THROWS(load(R"(, "shards": 5)"));                             // only 4
-  CHECK_THROWS(load(R"(, "reshard": [{"at": "1s", "shards": 5}])"));  // only 4
-  CHECK_THROWS(load(R"(, "reshard": [{"at": "1s", "shards": 0}])"));  // at least 1
-  CHECK_THROWS(load(R"(, "replicas": 2, "shards": 3)"));              // 2 shards of 2
-  CHECK_THROWS(load(R"(, "reshard": [{"at": "2s", "shards": 2}, {"at": "1s", "shards": 3}])"));
-  CHECK_THROWS(load(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}],
+  CHECK_THROWS(load_four_shards(R"(, "shards": 5)"));                             // only 4
+  CHECK_THROWS(load_four_shards(R"(, "reshard": [{"at": "1s", "shards": 5}])"));  // only 4
+  CHECK_THROWS(load_four_shards(R"(, "reshard": [{"at": "1s", "shards": 0}])"));  // at least 1
+  CHECK_THROWS(load_four_shards(R"(, "replicas": 2, "shards": 3)"));              // 2 shards of 2
+  CHECK_THROWS(
+      load_four_shards(R"(, "reshard": [{"at": "2s", "shards": 2}, {"at": "1s", "shards": 3}])"));
+  CHECK_THROWS(
+      load_four_shards(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}],
                         "reshard": [{"at": "1s", "shards": 3}])"));
-  CHECK_THROWS(load(R"(, "keys": -1)"));
-  CHECK_NOTHROW(load(R"(, "shards": 2, "keys": 10, "reshard": [{"at": "0s", "shards": 3},
+  CHECK_THROWS(load_four_shards(R"(, "keys": -1)"));
+  CHECK_NOTHROW(
+      load_four_shards(R"(, "shards": 2, "keys": 10, "reshard": [{"at": "0s", "shards": 3},
                          {"at": "0.5s", "shards": 4}])"));
 }
