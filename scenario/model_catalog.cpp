@@ -43,7 +43,7 @@ std::vector<ModelBinding> all_models() {
 
 const models::FigureDoc* ModelBinding::figure(std::string_view figure_name) const {
   for (const auto& f : figures)
-    if (figure_name == f.name) return &f;
+    if (models::names_figure(f.name, figure_name)) return &f;
   return nullptr;
 }
 

@@ -3,9 +3,11 @@
 #include "scenario/run.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <string_view>
 
 #include "scenario/model_catalog.hpp"
 #include "scenario/node_index.hpp"
@@ -77,12 +79,14 @@ class Builder {
         }
       }
       for (std::size_t i = 0; i < cf.figures.size(); ++i) {
-        double combined = 0;
+        // A maximum skips the replicas without a value (NaN: a p99 of no calls), unless none has.
+        const bool max = cf.figures[i].combine == models::Combine::Max;
+        double combined = max ? std::nan("") : 0.0;
         for (double v : values[i]) {
-          if (cf.figures[i].combine == models::Combine::Max)
-            combined = std::max(combined, v);
-          else
+          if (!max)
             combined += v;
+          else if (!std::isnan(v))
+            combined = std::isnan(combined) ? v : std::max(combined, v);
         }
         if (cf.figures[i].combine == models::Combine::Mean)
           combined /= static_cast<double>(values[i].size());
@@ -115,17 +119,27 @@ class Builder {
     return range ? nodes(std::vector<NodeRange>{*range}) : std::vector<sim::NodeId>{};
   }
 
-  // A model emits exactly the figures it declares, each combined as declared.
+  // A model emits exactly the figures it declares, each once and combined as declared; an
+  // indexed family ("shard_share[i]") any number of times, one per index.
   static void check_declared(const ModelBinding& binding, const models::Figures& emitted) {
-    DSIM_ASSERT(emitted.items().size() == binding.figures.size(),
-                "model " + binding.name + " emitted " + std::to_string(emitted.items().size()) +
-                    " figures but declares " + std::to_string(binding.figures.size()));
+    std::vector<std::string_view> names;
+    std::size_t plain = 0;
     for (const auto& item : emitted.items()) {
       const models::FigureDoc* doc = binding.figure(item.name);
       DSIM_ASSERT(doc != nullptr && doc->combine == item.combine,
                   "model " + binding.name + " emitted figure " + item.name +
                       " that it does not declare (or declares combined otherwise)");
+      if (!models::is_indexed(doc->name)) ++plain;
+      names.push_back(item.name);
     }
+    std::sort(names.begin(), names.end());
+    DSIM_ASSERT(std::adjacent_find(names.begin(), names.end()) == names.end(),
+                "model " + binding.name + " emitted a figure twice");
+    const auto declared = static_cast<std::size_t>(
+        std::count_if(binding.figures.begin(), binding.figures.end(),
+                      [](const models::FigureDoc& d) { return !models::is_indexed(d.name); }));
+    DSIM_ASSERT(plain == declared, "model " + binding.name + " emitted " + std::to_string(plain) +
+                                       " figures but declares " + std::to_string(declared));
   }
 
   void build_network() {

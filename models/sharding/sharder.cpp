@@ -1,6 +1,8 @@
 #include "models/sharding/sharder.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -21,12 +23,12 @@ FigureDocs Sharder::figure_docs() {
              {"expired_before_forward", "requests", Combine::Sum,
               "answered Timeout unforwarded: their deadline had passed on arrival"},
              {"max_shard_share", "fraction", Combine::Mean,
-              "the most loaded shard's share of the routed requests (per sharder, averaged)"},
+              "the most loaded shard's share of the calls to shards (per sharder, averaged)"},
              {"min_shard_share", "fraction", Combine::Mean,
-              "the least loaded shard's share of the routed requests (per sharder, averaged)"},
+              "the least loaded shard's share of the calls to shards (per sharder, averaged)"},
              {"imbalance", "ratio", Combine::Mean,
-              "the most loaded shard's requests over the mean per shard: 1 is even (per "
-              "sharder, averaged; over all of the target's shards, active or not)"},
+              "the most loaded shard's calls over the mean per shard: 1 is even (per sharder, "
+              "averaged; over all of the target's shards, active or not)"},
              {"keys_at_steps", "keys", Combine::Sum,
               "tracked keys routed at least once before a reshard step, summed over the steps "
               "in the measured interval (the denominator of keys_moved)"},
@@ -34,18 +36,42 @@ FigureDocs Sharder::figure_docs() {
               "of those, the keys whose owner changed at the step"},
              {"requests_to_new_owner", "requests", Combine::Sum,
               "requests for a tracked key routed to another shard than the key's last one (the "
-              "first after its move: a cache shard's miss)"},
+              "first after its move: a cache shard's miss); 0 with a migration (data copied)"},
+             {"keys_to_migrate", "keys", Combine::Sum,
+              "tracked keys whose data had to be copied at the steps in the measured interval "
+              "(with a migration)"},
+             {"refused_moving", "requests", Combine::Sum,
+              "calls refused because their key was still being copied (migration unavailable)"},
+             {"served_by_old_owner", "requests", Combine::Sum,
+              "calls sent to the old owner because their key was still being copied (migration "
+              "old_owner)"},
+             {"migration_end_s", "s", Combine::Max,
+              "when the last migration's copy completed, from the start of the run (0: none)"},
+             {"salted_requests", "requests", Combine::Sum, "requests for a salted key"},
+             {"fanned_out_requests", "requests", Combine::Sum,
+              "of those, the requests sent to every sub-key"},
+             {"shard_rate_per_s[i]", "requests/s", Combine::Sum,
+              "calls to shard i per second (per_shard)"},
+             {"shard_share[i]", "fraction", Combine::Mean,
+              "shard i's share of the calls to shards (per_shard)"},
+             {"shard_replicas[i]", "nodes", Combine::Max, "shard i's replicas (per_shard)"},
+             {"shard_p99_ms[i]", "ms", Combine::Max,
+              "p99 of the sharder's calls to shard i, retries included (per_shard; the worst "
+              "sharder replica's; null without calls)"},
+             {"shard_mean_ms[i]", "ms", Combine::Mean,
+              "mean of the sharder's calls to shard i (per_shard; null without calls)"},
          } +
          Caller::figure_docs();
 }
 
 std::vector<ConfigProblem> Sharder::check(const Config& c) {
   std::vector<ConfigProblem> problems;
-  if (c.function == ShardFunctionKind::Range && c.range_splits.empty())
+  const bool range = c.function == ShardFunctionKind::Range;
+  if (range && c.range_splits.empty())
     problems.push_back({"range_splits", "expected split points with function \"range\""});
-  if (c.function != ShardFunctionKind::Range && !c.range_splits.empty())
+  if (!range && !c.range_splits.empty())
     problems.push_back({"range_splits", "only used with function \"range\""});
-  if (c.function == ShardFunctionKind::Range && (!c.reshard.empty() || c.shards != 0))
+  if (range && (!c.reshard.empty() || c.shards != 0))
     problems.push_back({"reshard", "range sharding has a fixed shard count: its split points"});
   for (std::size_t i = 1; i < c.reshard.size(); ++i)
     if (c.reshard[i].at < c.reshard[i - 1].at)
@@ -55,6 +81,28 @@ std::vector<ConfigProblem> Sharder::check(const Config& c) {
     if (c.range_splits[i].at <= c.range_splits[i - 1].at)
       problems.push_back({"range_splits/" + std::to_string(i) + "/at",
                           "expected split points in increasing order"});
+  for (std::size_t i = 0; i < c.shard_replicas.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (c.shard_replicas[j].shard == c.shard_replicas[i].shard)
+        problems.push_back({"shard_replicas/" + std::to_string(i) + "/shard",
+                            "shard " + std::to_string(c.shard_replicas[i].shard) +
+                                " is already listed at shard_replicas/" + std::to_string(j)});
+  if (c.migration != MigrationMode::Instant) {
+    if (c.keys == 0)
+      problems.push_back({"keys",
+                          "expected the tracked key count with a migration (the keys "
+                          "0 .. keys - 1 whose data moves)"});
+    if (c.keys > 10'000'000)
+      problems.push_back({"keys", "expected at most 1e7 keys with a migration (28 bytes each)"});
+  }
+  if (range && !c.salt.empty())
+    problems.push_back({"salt", "salting spreads a key by hashing its sub-keys: not with range"});
+  for (std::size_t i = 0; i < c.salt.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (c.salt[j].key == c.salt[i].key)
+        problems.push_back({"salt/" + std::to_string(i) + "/key",
+                            "key " + std::to_string(c.salt[i].key) + " is already salted at salt/" +
+                                std::to_string(j)});
   return problems;
 }
 
@@ -67,11 +115,39 @@ ShardFunction Sharder::shard_function(const Config& config, std::uint32_t shards
                              static_cast<std::uint32_t>(config.virtual_nodes), std::move(splits));
 }
 
+std::vector<std::size_t> Sharder::shard_sizes(const Config& config, std::size_t nodes) {
+  const auto replicas = static_cast<std::size_t>(config.replicas);
+  const std::string target = "'" + config.call.target.name + "'";
+  std::size_t listed = 0;
+  for (const ShardReplicas& s : config.shard_replicas)
+    listed += static_cast<std::size_t>(s.replicas);
+  if (listed > nodes || (nodes - listed) % replicas != 0) {
+    const std::string what =
+        config.shard_replicas.empty()
+            ? "replicas: " + std::to_string(replicas) + " does not divide the "
+            : "shard_replicas: " + std::to_string(listed) + " replicas for the listed shards and " +
+                  std::to_string(replicas) + " for each other do not add up to the ";
+    throw std::invalid_argument(what + std::to_string(nodes) + " nodes of " + target);
+  }
+  const std::size_t shards = config.shard_replicas.size() + (nodes - listed) / replicas;
+  std::vector<std::size_t> sizes(shards, replicas);
+  for (std::size_t i = 0; i < config.shard_replicas.size(); ++i) {
+    const auto shard = static_cast<std::size_t>(config.shard_replicas[i].shard);
+    if (shard >= shards)
+      throw std::invalid_argument("shard_replicas/" + std::to_string(i) + "/shard: shard " +
+                                  std::to_string(shard) + ", but the " + std::to_string(nodes) +
+                                  " nodes of " + target + " make " + std::to_string(shards) +
+                                  " shards");
+    sizes[shard] = static_cast<std::size_t>(config.shard_replicas[i].replicas);
+  }
+  return sizes;
+}
+
 std::unique_ptr<Model> Sharder::make(const Config& config, BuildContext& ctx, std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "sharder replica out of range");
-  std::vector<sim::NodeId> nodes = resolve_shards(config.call, config.replicas, ctx);
-  const auto replicas = static_cast<std::size_t>(config.replicas);
-  const auto available = static_cast<std::int64_t>(nodes.size() / replicas);
+  std::vector<sim::NodeId> nodes = resolve_target(config.call, ctx);
+  const std::vector<std::size_t> sizes = shard_sizes(config, nodes.size());
+  const auto available = static_cast<std::int64_t>(sizes.size());
   const auto too_many = [&](std::int64_t shards, const std::string& where) {
     if (shards > available)
       throw std::invalid_argument(where + ": " + std::to_string(shards) + " shards, but '" +
@@ -81,18 +157,25 @@ std::unique_ptr<Model> Sharder::make(const Config& config, BuildContext& ctx, st
   too_many(config.shards, "shards");
   for (std::size_t i = 0; i < config.reshard.size(); ++i)
     too_many(config.reshard[i].shards, "reshard/" + std::to_string(i) + "/shards");
-  return std::make_unique<Sharder>(config, std::move(nodes), ctx.warmup_end, ctx.end);
+  if (config.per_shard && available > Config::kMaxPerShard)
+    throw std::invalid_argument("per_shard: " + std::to_string(available) +
+                                " shards, but per-shard figures go up to " +
+                                std::to_string(Config::kMaxPerShard) + " (set it false)");
+  return std::make_unique<Sharder>(config, std::move(nodes), sizes, ctx.warmup_end, ctx.end);
 }
 
-Sharder::Sharder(const Config& config, std::vector<sim::NodeId> shards, sim::Time measure_from,
+Sharder::Sharder(const Config& config, std::vector<sim::NodeId> targets,
+                 const std::vector<std::size_t>& sizes, sim::Time measure_from,
                  sim::Time measure_to)
     : config_(config),
-      available_(shards.size() / static_cast<std::size_t>(config.replicas)),
       last_owner_(static_cast<std::size_t>(config.keys), kNever),
-      caller_(config.call, std::move(shards), kCall, /*recorder=*/nullptr, measure_from, *this),
+      salting_(config.salt),
+      caller_(config.call, std::move(targets), kCall, /*recorder=*/nullptr, measure_from, *this),
+      shard_replicas_(sizes),
+      shard_calls_(sizes.size(), 0),
       measure_from_(measure_from),
       measure_to_(measure_to) {
-  const std::size_t available = available_;
+  const std::size_t available = sizes.size();
   DSIM_ASSERT(config.shards >= 0 && static_cast<std::size_t>(config.shards) <= available,
               "the sharder's start count fits its target");
   const auto initial = config.shards == 0 ? available : static_cast<std::size_t>(config.shards);
@@ -103,13 +186,17 @@ Sharder::Sharder(const Config& config, std::vector<sim::NodeId> shards, sim::Tim
                 "a reshard step fits the sharder's target");
     functions_.push_back(shard_function(config, static_cast<std::uint32_t>(step.shards)));
   }
-  shard_requests_.assign(available, 0);
-  caller_.set_shard_size(static_cast<std::size_t>(config.replicas));
+  if (config.migration != MigrationMode::Instant)
+    migration_.emplace(static_cast<std::size_t>(config.keys), config.migration_rate.per_second,
+                       functions_.front());
+  if (config.per_shard)
+    shard_latency_.assign(available, sim::LatencyHistogram(kShardHistogramBits));
+  caller_.set_shard_sizes(sizes);
 }
 
 void Sharder::on_start(sim::Node& node) {
   // After a restart on_crash has already emptied the table of requests; the steps that came due
-  // while the node was down apply now (step_ and the key table survive the crash).
+  // while the node was down apply now (step_ and the key tables survive the crash).
   apply_due_steps(node);
 }
 
@@ -119,7 +206,12 @@ void Sharder::apply_due_steps(sim::Node& node) {
     const ShardFunction& before = functions_[step_];
     const ShardFunction& after = functions_[step_ + 1];
     ++step_;
-    if (last_owner_.empty() || !measured(now)) continue;
+    const bool counted = measured(now);
+    if (migration_) {
+      const std::size_t moving = migration_->reshard(now, before, after);
+      if (counted) keys_to_migrate_ += moving;
+    }
+    if (last_owner_.empty() || !counted) continue;
     for (std::size_t key = 0; key < last_owner_.size(); ++key) {
       if (last_owner_[key] == kNever) continue;
       ++keys_at_steps_;
@@ -133,7 +225,7 @@ void Sharder::apply_due_steps(sim::Node& node) {
 void Sharder::track(std::uint64_t key, std::uint32_t shard, bool counted) {
   if (key >= last_owner_.size()) return;
   std::uint32_t& last = last_owner_[static_cast<std::size_t>(key)];
-  if (last != kNever && last != shard && counted) ++to_new_owner_;
+  if (last != kNever && last != shard && counted && !migration_) ++to_new_owner_;
   last = shard;
 }
 
@@ -154,23 +246,64 @@ void Sharder::on_request(sim::Node& node, const sim::Message& message) {
     if (counted) ++expired_;
     return;
   }
-  const std::uint32_t shard = functions_[step_].shard_of(request.key);
-  track(request.key, shard, counted);
-  if (counted) {
-    ++shard_requests_[shard];
-    ++routed_;
+  const std::uint32_t ways = salting_.ways(request.key);
+  const auto spread = config_.salt_spread == SaltSpread::Writes ? kOpWrite : kOpRead;
+  const bool fan_out = ways > 1 && request.operation != spread;
+  if (counted && ways > 1) ++salted_, fanned_out_ += fan_out ? 1 : 0;
+  // One hold on the request while its parts go out: a part may end before send_part returns.
+  const std::uint64_t id = inbound_.insert({message.from, request.call_id, 1, Outcome::Ok});
+  if (ways == 1) {
+    send_part(node, request, request.key, id, counted);
+  } else if (!fan_out) {
+    send_part(node, request, salted_key(request.key, node.rng().below(ways)), id, counted);
+  } else {
+    for (std::uint32_t j = 0; j < ways; ++j)
+      send_part(node, request, salted_key(request.key, j), id, counted);
   }
-  const auto id = inbound_.insert({message.from, request.call_id});
-  caller_.forward(node, request, id, request.deadline, shard);  // may end before it returns
+  end_part(node, id, Outcome::Ok);  // the hold
+}
+
+void Sharder::send_part(sim::Node& node, const RpcRequest& request, std::uint64_t key,
+                        std::uint64_t id, bool counted) {
+  ++inbound_.find(id)->pending;
+  const std::uint32_t owner = functions_[step_].shard_of(key);
+  std::uint32_t shard = owner;
+  if (migration_) {
+    const KeyMigration::Route where = migration_->route(key, owner, node.true_now());
+    if (where.moving && config_.migration == MigrationMode::Unavailable) {
+      if (counted) ++refused_moving_;
+      end_part(node, id, Outcome::Error);
+      return;
+    }
+    if (where.moving && counted) ++served_by_old_owner_;
+    shard = where.shard;
+  }
+  track(key, shard, counted);
+  if (counted) ++shard_calls_[shard], ++routed_;
+  RpcRequest part = request;
+  part.key = key;
+  const auto token = parts_.insert({id, shard});
+  caller_.forward(node, part, token, request.deadline, shard);  // may end before it returns
+}
+
+void Sharder::end_part(sim::Node& node, std::uint64_t id, Outcome outcome) {
+  Inbound* in = inbound_.find(id);
+  DSIM_ASSERT(in != nullptr && in->pending > 0, "a part of a request being answered");
+  if (outcome != Outcome::Ok && in->outcome == Outcome::Ok) in->outcome = relay_answer(outcome);
+  if (--in->pending > 0) return;
+  node.send(in->from, RpcResponse{.call_id = in->call_id, .outcome = in->outcome});
+  if (measured(node.true_now())) ++(in->outcome == Outcome::Ok ? answered_ok_ : answered_failed_);
+  inbound_.erase(id);
 }
 
 void Sharder::on_call_done(sim::Node& node, const CallResult& result) {
-  const Inbound* in = inbound_.find(result.token);
-  DSIM_ASSERT(in != nullptr, "every call of a sharder answers one request");
-  const Outcome answer = relay_answer(result.outcome);
-  node.send(in->from, RpcResponse{.call_id = in->call_id, .outcome = answer});
-  inbound_.erase(result.token);
-  if (measured(node.true_now())) ++(answer == Outcome::Ok ? answered_ok_ : answered_failed_);
+  const Part* part = parts_.find(result.token);
+  DSIM_ASSERT(part != nullptr, "every call of a sharder is a part of one request");
+  const Part done = *part;
+  parts_.erase(result.token);
+  if (!shard_latency_.empty() && measured(result.started))
+    shard_latency_[done.shard].record(result.ended - result.started);
+  end_part(node, done.inbound, result.outcome);
 }
 
 void Sharder::on_timer(sim::Node& node, sim::TimerTag tag) {
@@ -182,13 +315,14 @@ void Sharder::on_timer(sim::Node& node, sim::TimerTag tag) {
 void Sharder::on_crash(sim::Node& node) {
   caller_.on_crash(node);
   inbound_.clear();  // unanswered: the upstream callers time out
+  parts_.clear();
 }
 
 void Sharder::figures(Figures& out) const {
-  const std::uint64_t most = *std::max_element(shard_requests_.begin(), shard_requests_.end());
-  const std::uint64_t least = *std::min_element(shard_requests_.begin(), shard_requests_.end());
+  const std::uint64_t most = *std::max_element(shard_calls_.begin(), shard_calls_.end());
+  const std::uint64_t least = *std::min_element(shard_calls_.begin(), shard_calls_.end());
   const double routed = static_cast<double>(routed_);
-  const double mean = routed / static_cast<double>(shard_requests_.size());
+  const double mean = routed / static_cast<double>(shard_calls_.size());
   out.sum("requests", static_cast<double>(requests_));
   out.sum("answered_ok", static_cast<double>(answered_ok_));
   out.sum("answered_failed", static_cast<double>(answered_failed_));
@@ -199,6 +333,24 @@ void Sharder::figures(Figures& out) const {
   out.sum("keys_at_steps", static_cast<double>(keys_at_steps_));
   out.sum("keys_moved", static_cast<double>(keys_moved_));
   out.sum("requests_to_new_owner", static_cast<double>(to_new_owner_));
+  out.sum("keys_to_migrate", static_cast<double>(keys_to_migrate_));
+  out.sum("refused_moving", static_cast<double>(refused_moving_));
+  out.sum("served_by_old_owner", static_cast<double>(served_by_old_owner_));
+  out.max("migration_end_s", migration_ ? migration_->done_at().seconds() : 0.0);
+  out.sum("salted_requests", static_cast<double>(salted_));
+  out.sum("fanned_out_requests", static_cast<double>(fanned_out_));
+  const double seconds = (measure_to_ - measure_from_).seconds();
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t i = 0; i < shard_latency_.size(); ++i) {
+    const auto calls = static_cast<double>(shard_calls_[i]);
+    const sim::LatencyHistogram& latency = shard_latency_[i];
+    out.sum(indexed_name("shard_rate_per_s", i), seconds > 0 ? calls / seconds : 0.0);
+    out.mean(indexed_name("shard_share", i), routed > 0 ? calls / routed : 0.0);
+    out.max(indexed_name("shard_replicas", i), static_cast<double>(shard_replicas_[i]));
+    out.max(indexed_name("shard_p99_ms", i),
+            latency.empty() ? none : static_cast<double>(latency.quantile_ns(0.99)) / 1e6);
+    out.mean(indexed_name("shard_mean_ms", i), latency.empty() ? none : latency.mean_ns() / 1e6);
+  }
   caller_.figures(out);
 }
 

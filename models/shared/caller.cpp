@@ -26,7 +26,7 @@ Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
       measure_from_(measure_from),
       listener_(listener),
       retry_(config.retry),
-      shard_size_(targets_.size()) {
+      shard_first_{0, targets_.size()} {
   DSIM_ASSERT(!targets_.empty(), "a caller needs at least one target node");
   if (config.hedge.enabled) hedge_.emplace(config.hedge);
   DSIM_ASSERT(config.timeout >= sim::Duration::zero(), "a timeout cannot be negative");
@@ -60,12 +60,26 @@ sim::Time Caller::local_now(const sim::Node& node) {
 void Caller::set_shard_size(std::size_t replicas) {
   DSIM_ASSERT(replicas >= 1 && targets_.size() % replicas == 0,
               "shards of equal size make up the targets");
-  shard_size_ = replicas;
+  set_shard_sizes(std::vector<std::size_t>(targets_.size() / replicas, replicas));
+}
+
+void Caller::set_shard_sizes(const std::vector<std::size_t>& sizes) {
+  shard_first_.assign(1, 0);
+  for (const std::size_t size : sizes) {
+    DSIM_ASSERT(size >= 1, "a shard has a replica");
+    shard_first_.push_back(shard_first_.back() + size);
+  }
+  DSIM_ASSERT(shard_first_.back() == targets_.size(), "the shards make up the targets");
+}
+
+std::pair<std::size_t, std::size_t> Caller::shard_span(std::uint32_t shard) const {
+  if (shard == kAnyShard) return {0, targets_.size()};
+  DSIM_ASSERT(shard + 1 < shard_first_.size(), "a shard of the targets");
+  return {shard_first_[shard], shard_first_[shard + 1] - shard_first_[shard]};
 }
 
 void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard) {
-  DSIM_ASSERT(shard == kAnyShard || (shard + 1) * shard_size_ <= targets_.size(),
-              "a shard of the targets");
+  DSIM_ASSERT(shard == kAnyShard || shard + 1 < shard_first_.size(), "a shard of the targets");
   begin(node, Request{.token = token,
                       .key = key,
                       .shard = shard,
@@ -76,8 +90,7 @@ void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std:
 
 void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token, sim::Time cap,
                      std::uint32_t shard) {
-  DSIM_ASSERT(shard == kAnyShard || (shard + 1) * shard_size_ <= targets_.size(),
-              "a shard of the targets");
+  DSIM_ASSERT(shard == kAnyShard || shard + 1 < shard_first_.size(), "a shard of the targets");
   const bool from_client = inbound.origin != sim::kNoNode;
   begin(node,
         Request{.token = token,
@@ -110,8 +123,7 @@ void Caller::begin(sim::Node& node, Request request, sim::Time cap) {
 }
 
 sim::NodeId Caller::pick_target(sim::Node& node, std::uint32_t shard, sim::NodeId avoid) const {
-  const std::size_t first = shard == kAnyShard ? 0 : shard * shard_size_;
-  const std::size_t count = shard == kAnyShard ? targets_.size() : shard_size_;
+  const auto [first, count] = shard_span(shard);
   if (avoid == sim::kNoNode || count < 2) return targets_[first + node.rng().below(count)];
   // Uniformly among the others: draw among count - 1 and step over the one to avoid.
   std::size_t skip = count;
@@ -150,7 +162,7 @@ void Caller::try_once(sim::Node& node, RequestId id) {
   r.current = send_copy(node, id, sim::kNoNode);
   if (timed) r.try_timer = node.set_timer(wait, {timer_kind_, id});
   // Hedging: only idempotent requests, and only where another replica exists.
-  const std::size_t replicas = r.shard == kAnyShard ? targets_.size() : shard_size_;
+  const std::size_t replicas = shard_span(r.shard).second;
   if (!hedge_ || !r.idempotent || replicas < 2) return;
   hedge_->on_try();
   if (config_.hedge.tied) {

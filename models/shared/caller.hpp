@@ -26,8 +26,9 @@
 // root): sent after the hedge delay, or at once and tied. The first Ok answer ends the try; a
 // failure of one copy while the other is in flight is ignored; the try's timeout covers both.
 //
-// Shards: a caller whose targets are shards of `shard_size` replicas each (set_shard_size; a
-// scatter/gather root's leaves) starts a request on one shard, and picks its replicas there.
+// Shards: a caller whose targets are shards of consecutive nodes (set_shard_size: equal shards,
+// a scatter/gather root's leaves; set_shard_sizes: a sharder whose hot shard has more replicas)
+// starts a request on one shard, and picks its replicas there.
 //
 // Timers: a Caller uses kTimerKinds consecutive kinds from the base kind its owner gives it:
 // base (per-try timeout), base + 1 (backoff wait before a retry), base + 2 (the breaker's
@@ -72,6 +73,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "models/resilience/backoff.hpp"
@@ -185,6 +187,9 @@ class Caller {
              std::uint32_t shard = kAnyShard);
   /// The targets are shards of `replicas` consecutive nodes each (their count divides it).
   void set_shard_size(std::size_t replicas);
+  /// The targets are shards of sizes[i] consecutive nodes (each >= 1; they add up to the
+  /// targets' count).
+  void set_shard_sizes(const std::vector<std::size_t>& sizes);
   /// Starts a logical request on behalf of `inbound` (a relay): same key and operation; the
   /// originating client's request_id and origin, one more hop; non-idempotent if either the
   /// inbound request or this caller's configuration says so. With a `cap` (true time; the
@@ -279,6 +284,8 @@ class Caller {
   void breaker_result(sim::Node& node, CircuitBreaker::Permit permit, bool failed,
                       sim::Duration duration);
   sim::NodeId pick_target(sim::Node& node, std::uint32_t shard, sim::NodeId avoid) const;
+  /// The first target of `shard` and its replica count (all the targets for kAnyShard).
+  std::pair<std::size_t, std::size_t> shard_span(std::uint32_t shard) const;
   static sim::Time local_now(const sim::Node& node);
 
   CallerConfig config_;
@@ -291,7 +298,9 @@ class Caller {
   RetryPolicy retry_;
   std::optional<CircuitBreaker> breaker_;
   std::optional<HedgePolicy> hedge_;
-  std::size_t shard_size_;
+  /// Shard i is targets_[shard_first_[i] .. shard_first_[i + 1]); one shard of all when
+  /// unsharded.
+  std::vector<std::size_t> shard_first_;
   std::optional<sim::Rng> retry_rng_;  // the node's stream "retry", from the first request on
   SlotTable<Request> requests_;
   SlotTable<Attempt> attempts_;  // keyed by call id

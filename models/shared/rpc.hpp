@@ -21,6 +21,10 @@ enum class Outcome : std::uint8_t {
 };
 const char* to_string(Outcome outcome);
 
+/// RpcRequest.operation of a plain read and write (models may define verbs of their own).
+inline constexpr std::uint8_t kOpRead = 0;
+inline constexpr std::uint8_t kOpWrite = 1;
+
 struct RpcRequest {
   std::uint64_t call_id = 0;  // the caller's id for this attempt, echoed in the response
   std::uint64_t key = 0;      // what the request is about (cache key, shard key, sticky key)
