@@ -42,6 +42,12 @@ def new_figure(size=SIZE_IN, **subplots):
     return fig, axes
 
 
+def new_canvas(size=SIZE_IN):
+    """The same figure without axes, for plots that lay out sub-figures themselves."""
+    plt.rcParams.update(STYLE)
+    return plt.figure(figsize=size, dpi=DPI, layout="constrained")
+
+
 def colours(names):
     """One colour per distinct name, in order of first appearance (same variant, same colour
     in every plot of a comparison)."""

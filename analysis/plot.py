@@ -5,6 +5,8 @@
   plot.py cdf REPORT.json [REPORT.json ...] [-o out.png]    latency tail, log-log 1 - CDF
   plot.py timeline REPORT.json [-o out.png]                 windows over simulated time
   plot.py availability REPORT.json [...] [-o out.png]       availability in nines, downtime/30 days
+  plot.py shards REPORT.json [...] [--component NAME] [-o out.png]
+                                                           per shard: load share, p99, utilization
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -29,6 +31,7 @@ KINDS = {
     "cdf": "latency per variant as a complementary CDF (1 - F) on log-log axes",
     "timeline": "throughput, errors, p99 and availability per window over simulated time",
     "availability": "availability per variant in nines, with the downtime per 30 days",
+    "shards": "per shard of a sharder: share of the load against 1/S, p99 of its calls, utilization",
 }
 
 
@@ -53,6 +56,9 @@ def parse_args(argv):
         if kind == "p99":
             command.add_argument("--scale", choices=("auto", "linear", "log"), default="auto",
                                  help="latency axis (auto: log when p99.9 / p50 spans more than 30x)")
+        if kind == "shards":
+            command.add_argument("--component", metavar="NAME",
+                                 help="the sharder to plot (default: every component whose model is sharder)")
     return parser.parse_args(argv)
 
 
@@ -113,7 +119,8 @@ def plot(args):
     # Each kind is the module of the same name; it imports matplotlib, so only now, once the
     # arguments and files are known to be good.
     module = importlib.import_module(args.kind)
-    extracted = [checked(r.path, lambda r=r: module.extract(r)) for r in loaded]
+    options = {"component": args.component} if args.kind == "shards" else {}
+    extracted = [checked(r.path, lambda r=r: module.extract(r, **options)) for r in loaded]
     if not path.parent.is_dir():
         raise UsageError(f"{path}: cannot write (no directory {path.parent})")
     if args.kind == "timeline":

@@ -6,7 +6,11 @@ api[0] crashes from 20 s to 30 s, the link to api[1] degrades from 40 s to 45 s,
 pauses from 57 s to the end of the run. Without a circuit breaker, requests to the crashed
 replica time out after 1 s; with one, they fail fast while the breaker is open.
 
+make_sharded_report() is a sharder in front of 4 shards (one, two or three replicas each), with
+the per-shard figures and per-replica utilization that `plot.py shards` reads.
+
 Run as a script to write one: /usr/bin/python3 tests/analysis/sample_report.py out.report.json
+(or ... out.report.json --sharded for the sharded one)
 """
 
 import json
@@ -164,6 +168,83 @@ def make_report(name="breaker-demo", seeds=(1, 2), variants=("no-breaker", "brea
     }
 
 
+# A sharder in front of 4 shards with Zipf keys (scenarios/hot-shard.json): shard 0 holds the
+# popular key. Per shard: share of the routed requests, p99 and mean of the sharder's calls (ms).
+SHARD_SHARES = (0.345, 0.22, 0.22, 0.215)
+SHARD_P99_MS = (135.0, 14.0, 14.0, 13.5)
+SHARD_MEAN_MS = (48.0, 10.2, 10.2, 10.1)
+SHARD_RATE = 1100.0  # requests/s routed in all
+SHARD_VARIANTS = {"one-replica": 1, "two-replicas": 2, "three-replicas": 3}  # replicas per shard
+
+
+def shard_profile(count):
+    """(shares, p99s, means) of `count` shards: the ones above for 4, else Zipf-like shares."""
+    if count == len(SHARD_SHARES):
+        return SHARD_SHARES, SHARD_P99_MS, SHARD_MEAN_MS
+    weights = [1 / (i + 1) for i in range(count)]
+    shares = tuple(round(w / sum(weights), 6) for w in weights)
+    return shares, tuple(10 + 300 * s for s in shares), tuple(5 + 100 * s for s in shares)
+
+
+def replica_utilization(share, replica, seed, replicas):
+    """The utilization of a replica of a shard with that share in the run of a seed
+    (make_sharded_report): 2.76 x the share over the replicas, +1 point per replica index and
+    +0.5 point for seed 2."""
+    return round(share * 2.76 / replicas + 0.01 * replica + 0.005 * (seed - 1), 6)
+
+
+def make_sharded_report(name="hot-shard", seeds=(1, 2), variants=tuple(SHARD_VARIANTS), sharders=("sharder",),
+                        per_replica=True, shards=4):
+    """make_report's report with a sharding scenario instead: clients -> each of `sharders` ->
+    "shards" (servers), SHARD_VARIANTS[variant] replicas per shard (1 for other names). The
+    sharders' per-shard figures are "NAME.shard_share[i]" etc.; with per_replica, each run has
+    the per-replica figures of "shards", keyed as dsim writes them (sorted as text: "shards[10]"
+    before "shards[2]")."""
+    data = make_report(name, seeds, variants)
+    data["scenario"]["description"] = f"Zipf keys over {shards} shards: the shard holding key 0 is hot."
+    many = len(seeds) > 1
+    shares, p99s, means = shard_profile(shards)
+    for variant in data["variants"]:
+        replicas = SHARD_VARIANTS.get(variant["name"], 1)
+        nodes = shards * replicas
+        components = {"shards": {"model": "server", "count": nodes, "workers": 4}}
+        for sharder in sharders:
+            components[sharder] = {"model": "sharder", "count": 1, "target": "shards", "replicas": replicas,
+                                   "function": "consistent_hash"}
+        components["clients"] = {"model": "open_loop_client", "count": 1, "target": sharders[0]}
+        variant["scenario"].update(components=components, report={"per_replica": per_replica})
+        figures, intervals = {}, {}
+        for sharder in sharders:
+            for i, share in enumerate(shares):
+                indexed = {"shard_share": share, "shard_rate_per_s": round(share * SHARD_RATE, 3),
+                           "shard_p99_ms": p99s[i] * (1 if replicas == 1 else 0.4),
+                           "shard_mean_ms": means[i] * (1 if replicas == 1 else 0.5),
+                           "shard_replicas": float(replicas)}
+                for figure, value in indexed.items():
+                    figures[f"{sharder}.{figure}[{i}]"] = value
+                    spread = 0.0 if figure == "shard_replicas" else value * 0.04
+                    intervals[f"{sharder}.{figure}[{i}]"] = [value - spread, value + spread] if many else None
+            figures[f"{sharder}.max_shard_share"] = max(shares)
+            figures[f"{sharder}.imbalance"] = round(max(shares) * shards, 6)
+        figures["shards.utilization"] = 0.69 / replicas
+        variant["figures"], variant["figures_ci95"] = figures, intervals
+        for run in variant["runs"]:
+            names = [f"shards[{n}]" for n in range(nodes)]
+            target = {"model": "server", "replicas": nodes, "figures": {"utilization": 0.69 / replicas}}
+            if per_replica:
+                target["per_replica"] = {
+                    node: {"utilization": replica_utilization(shares[n // replicas], n % replicas, run["seed"],
+                                                              replicas),
+                           "mean_in_system": 1.0}
+                    for node, n in sorted((node, n) for n, node in enumerate(names))}
+            run["models"] = {"shards": target, **{s: {"model": "sharder", "replicas": 1, "figures": {}}
+                                                   for s in sharders}}
+    return data
+
+
 if __name__ == "__main__":
     with open(sys.argv[1], "w") as out:
-        json.dump(make_report(*sys.argv[2:3]), out, indent=1)
+        if sys.argv[2:] == ["--sharded"]:
+            json.dump(make_sharded_report(), out, indent=1)
+        else:
+            json.dump(make_report(*sys.argv[2:3]), out, indent=1)
