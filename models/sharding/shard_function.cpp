@@ -46,10 +46,31 @@ ShardFunction ShardFunction::consistent_hash(std::uint32_t shards, std::uint32_t
   f.ring_.reserve(std::size_t{shards} * virtual_nodes);
   for (std::uint32_t s = 0; s < shards; ++s)
     for (std::uint32_t v = 0; v < virtual_nodes; ++v) f.ring_.push_back({ring_point(s, v), s});
-  // Stable: equal positions keep the order of insertion (shard, then virtual node).
-  std::stable_sort(f.ring_.begin(), f.ring_.end(),
-                   [](const RingPoint& a, const RingPoint& b) { return a.position < b.position; });
+  f.sort_ring();
   return f;
+}
+
+ShardFunction ShardFunction::over(ShardFunctionKind kind, std::vector<std::uint32_t> members,
+                                  std::uint32_t virtual_nodes) {
+  DSIM_ASSERT(!members.empty() && std::is_sorted(members.begin(), members.end()) &&
+                  kind != ShardFunctionKind::Range,
+              "a hash function over some shards");
+  ShardFunction f(kind, static_cast<std::uint32_t>(members.size()));
+  if (kind == ShardFunctionKind::ConsistentHash) {
+    f.ring_.reserve(members.size() * virtual_nodes);
+    for (const std::uint32_t s : members)
+      for (std::uint32_t v = 0; v < virtual_nodes; ++v) f.ring_.push_back({ring_point(s, v), s});
+    f.sort_ring();
+  } else {
+    f.members_ = std::move(members);
+  }
+  return f;
+}
+
+void ShardFunction::sort_ring() {
+  // Stable: equal positions keep the order of insertion (shard, then virtual node).
+  std::stable_sort(ring_.begin(), ring_.end(),
+                   [](const RingPoint& a, const RingPoint& b) { return a.position < b.position; });
 }
 
 ShardFunction ShardFunction::rendezvous(std::uint32_t shards) {
@@ -96,7 +117,7 @@ ShardFunction ShardFunction::make(ShardFunctionKind kind, std::uint32_t shards,
 std::uint32_t ShardFunction::shard_of(std::uint64_t key) const {
   switch (kind_) {
     case ShardFunctionKind::Modulo:
-      return static_cast<std::uint32_t>(key_hash(key) % shards_);
+      return member(static_cast<std::uint32_t>(key_hash(key) % shards_));
     case ShardFunctionKind::ConsistentHash: {
       const std::uint64_t h = key_hash(key);
       const auto it = std::lower_bound(
@@ -105,20 +126,20 @@ std::uint32_t ShardFunction::shard_of(std::uint64_t key) const {
       return it == ring_.end() ? ring_.front().shard : it->shard;  // past the last: wrap around
     }
     case ShardFunctionKind::Rendezvous: {
-      std::uint32_t best = 0;
-      std::uint64_t best_weight = rendezvous_weight(key, 0);
-      for (std::uint32_t s = 1; s < shards_; ++s) {
-        const std::uint64_t w = rendezvous_weight(key, s);
+      std::uint32_t best = member(0);
+      std::uint64_t best_weight = rendezvous_weight(key, best);
+      for (std::uint32_t i = 1; i < shards_; ++i) {
+        const std::uint64_t w = rendezvous_weight(key, member(i));
         if (w > best_weight) {
           best_weight = w;
-          best = s;
+          best = member(i);
         }
       }
       return best;
     }
     case ShardFunctionKind::Jump:
-      return static_cast<std::uint32_t>(
-          jump_consistent_hash(key_hash(key), static_cast<std::int32_t>(shards_)));
+      return member(static_cast<std::uint32_t>(
+          jump_consistent_hash(key_hash(key), static_cast<std::int32_t>(shards_))));
     case ShardFunctionKind::Range:
       return static_cast<std::uint32_t>(std::upper_bound(splits_.begin(), splits_.end(), key) -
                                         splits_.begin());

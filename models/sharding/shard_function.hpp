@@ -32,6 +32,12 @@
 //   order, so that a range of keys lives on one shard -- and sequential keys make hot shards).
 //   With splits p_0 < p_1 < ... < p_{S-2}, shard i owns [p_{i-1}, p_i), shard 0 owns [0, p_0)
 //   and shard S-1 owns [p_{S-2}, 2^64). A lookup is a binary search.
+// Over a subset (ShardFunction::over: the shards left when some are ejected, as ketama clients
+// and twemproxy's auto_eject_hosts drop a dead server): modulo and jump pick an index among the
+// n members (in increasing order) and map it to the member -- so removing a shard other than the
+// last renumbers the rest and moves most keys, jump's documented limitation; consistent_hash
+// keeps only the members' points and rendezvous maximizes over the members -- so only the
+// removed shard's keys move.
 #pragma once
 
 #include <array>
@@ -83,9 +89,14 @@ class ShardFunction {
   /// shards - 1 of them, for range).
   static ShardFunction make(ShardFunctionKind kind, std::uint32_t shards,
                             std::uint32_t virtual_nodes, std::vector<std::uint64_t> splits);
+  /// The function `kind` (not range) over the shards `members` (increasing, not empty): it
+  /// returns only those.
+  static ShardFunction over(ShardFunctionKind kind, std::vector<std::uint32_t> members,
+                            std::uint32_t virtual_nodes);
 
-  /// The shard that owns `key`, in [0, shards()).
+  /// The shard that owns `key`: in [0, shards()), or one of the members.
   std::uint32_t shard_of(std::uint64_t key) const;
+  /// How many shards it routes over.
   std::uint32_t shards() const { return shards_; }
   ShardFunctionKind kind() const { return kind_; }
 
@@ -98,11 +109,16 @@ class ShardFunction {
 
  private:
   ShardFunction(ShardFunctionKind kind, std::uint32_t shards) : kind_(kind), shards_(shards) {}
+  void sort_ring();
+  std::uint32_t member(std::uint32_t index) const {
+    return members_.empty() ? index : members_[index];
+  }
 
   ShardFunctionKind kind_;
   std::uint32_t shards_;
-  std::vector<RingPoint> ring_;        // consistent_hash
-  std::vector<std::uint64_t> splits_;  // range
+  std::vector<RingPoint> ring_;         // consistent_hash
+  std::vector<std::uint64_t> splits_;   // range
+  std::vector<std::uint32_t> members_;  // over(): index -> shard (empty: the identity)
 };
 
 }  // namespace models

@@ -30,10 +30,11 @@ FigureDocs Sharder::figure_docs() {
               "the most loaded shard's calls over the mean per shard: 1 is even (per sharder, "
               "averaged; over all of the target's shards, active or not)"},
              {"keys_at_steps", "keys", Combine::Sum,
-              "tracked keys routed at least once before a reshard step, summed over the steps "
-              "in the measured interval (the denominator of keys_moved)"},
+              "tracked keys routed at least once before a change of the map (a reshard step, an "
+              "ejection, a return), summed over the changes in the measured interval (the "
+              "denominator of keys_moved)"},
              {"keys_moved", "keys", Combine::Sum,
-              "of those, the keys whose owner changed at the step"},
+              "of those, the keys whose owner changed at the change"},
              {"requests_to_new_owner", "requests", Combine::Sum,
               "requests for a tracked key routed to another shard than the key's last one (the "
               "first after its move: a cache shard's miss); 0 with a migration (data copied)"},
@@ -47,6 +48,8 @@ FigureDocs Sharder::figure_docs() {
               "old_owner)"},
              {"migration_end_s", "s", Combine::Max,
               "when the last migration's copy completed, from the start of the run (0: none)"},
+             {"ejections", "shards", Combine::Sum,
+              "shards ejected from the map after eject_after failed calls"},
              {"salted_requests", "requests", Combine::Sum, "requests for a salted key"},
              {"fanned_out_requests", "requests", Combine::Sum,
               "of those, the requests sent to every sub-key"},
@@ -95,6 +98,12 @@ std::vector<ConfigProblem> Sharder::check(const Config& c) {
     if (c.keys > 10'000'000)
       problems.push_back({"keys", "expected at most 1e7 keys with a migration (28 bytes each)"});
   }
+  if (c.eject_after > 0 && range)
+    problems.push_back({"eject_after", "range sharding cannot route around a shard"});
+  if (c.eject_after > 0 && c.migration != MigrationMode::Instant)
+    problems.push_back({"eject_after",
+                        "ejection is for shards that lose their keys (caches): "
+                        "expected migration \"instant\""});
   if (range && !c.salt.empty())
     problems.push_back({"salt", "salting spreads a key by hashing its sub-keys: not with range"});
   for (std::size_t i = 0; i < c.salt.size(); ++i)
@@ -170,6 +179,8 @@ Sharder::Sharder(const Config& config, std::vector<sim::NodeId> targets,
     : config_(config),
       last_owner_(static_cast<std::size_t>(config.keys), kNever),
       salting_(config.salt),
+      failures_(sizes.size(), 0),
+      out_(sizes.size(), false),
       caller_(config.call, std::move(targets), kCall, /*recorder=*/nullptr, measure_from, *this),
       shard_replicas_(sizes),
       shard_calls_(sizes.size(), 0),
@@ -203,23 +214,58 @@ void Sharder::on_start(sim::Node& node) {
 void Sharder::apply_due_steps(sim::Node& node) {
   const sim::Time now = node.true_now();
   while (step_ < config_.reshard.size() && sim::Time::zero() + config_.reshard[step_].at <= now) {
-    const ShardFunction& before = functions_[step_];
-    const ShardFunction& after = functions_[step_ + 1];
+    const ShardFunction before = function();  // a copy: rebuild_map replaces an ejected map
     ++step_;
-    const bool counted = measured(now);
     if (migration_) {
-      const std::size_t moving = migration_->reshard(now, before, after);
-      if (counted) keys_to_migrate_ += moving;
+      const std::size_t moving = migration_->reshard(now, before, functions_[step_]);
+      if (measured(now)) keys_to_migrate_ += moving;
     }
-    if (last_owner_.empty() || !counted) continue;
-    for (std::size_t key = 0; key < last_owner_.size(); ++key) {
-      if (last_owner_[key] == kNever) continue;
-      ++keys_at_steps_;
-      if (before.shard_of(key) != after.shard_of(key)) ++keys_moved_;
-    }
+    if (ejected_ > 0) rebuild_map();
+    count_moves(before, now);
   }
   if (step_ < config_.reshard.size())
     set_timer_at_true_time(node, sim::Time::zero() + config_.reshard[step_].at, {kReshard, step_});
+}
+
+void Sharder::count_moves(const ShardFunction& before, sim::Time now) {
+  if (last_owner_.empty() || !measured(now)) return;
+  const ShardFunction& after = function();
+  for (std::size_t key = 0; key < last_owner_.size(); ++key) {
+    if (last_owner_[key] == kNever) continue;
+    ++keys_at_steps_;
+    if (before.shard_of(key) != after.shard_of(key)) ++keys_moved_;
+  }
+}
+
+void Sharder::rebuild_map() {
+  std::vector<std::uint32_t> members;
+  for (std::uint32_t s = 0; s < functions_[step_].shards(); ++s)
+    if (!out_[s]) members.push_back(s);
+  // Shards beyond the active count may be out too: then the map is the step's own.
+  if (members.size() == functions_[step_].shards() || members.empty()) {
+    ejected_map_.reset();
+    return;
+  }
+  ejected_map_ = ShardFunction::over(config_.function, std::move(members),
+                                     static_cast<std::uint32_t>(config_.virtual_nodes));
+}
+
+void Sharder::on_shard_outcome(sim::Node& node, std::uint32_t shard, Outcome outcome) {
+  if (config_.eject_after == 0) return;
+  if (outcome == Outcome::Ok) {
+    failures_[shard] = 0;
+    return;
+  }
+  if (++failures_[shard] < static_cast<std::uint64_t>(config_.eject_after) || out_[shard]) return;
+  if (function().shards() < 2) return;  // the last shard stays: nowhere else to send its keys
+  const ShardFunction before = function();
+  out_[shard] = true;
+  ++ejected_;
+  rebuild_map();
+  const sim::Time now = node.true_now();
+  if (measured(now)) ++ejections_;
+  count_moves(before, now);
+  node.set_timer(config_.eject_for, {kReturn, shard});
 }
 
 void Sharder::track(std::uint64_t key, std::uint32_t shard, bool counted) {
@@ -266,7 +312,7 @@ void Sharder::on_request(sim::Node& node, const sim::Message& message) {
 void Sharder::send_part(sim::Node& node, const RpcRequest& request, std::uint64_t key,
                         std::uint64_t id, bool counted) {
   ++inbound_.find(id)->pending;
-  const std::uint32_t owner = functions_[step_].shard_of(key);
+  const std::uint32_t owner = function().shard_of(key);
   std::uint32_t shard = owner;
   if (migration_) {
     const KeyMigration::Route where = migration_->route(key, owner, node.true_now());
@@ -303,11 +349,23 @@ void Sharder::on_call_done(sim::Node& node, const CallResult& result) {
   parts_.erase(result.token);
   if (!shard_latency_.empty() && measured(result.started))
     shard_latency_[done.shard].record(result.ended - result.started);
+  on_shard_outcome(node, done.shard, result.outcome);
   end_part(node, done.inbound, result.outcome);
 }
 
 void Sharder::on_timer(sim::Node& node, sim::TimerTag tag) {
   if (caller_.on_timer(node, tag)) return;
+  if (tag.kind == kReturn) {  // an ejected shard is back
+    const auto shard = static_cast<std::size_t>(tag.value);
+    DSIM_ASSERT(shard < out_.size() && out_[shard], "an ejected shard returns");
+    const ShardFunction before = function();
+    out_[shard] = false;
+    --ejected_;
+    failures_[shard] = 0;
+    rebuild_map();
+    count_moves(before, node.true_now());
+    return;
+  }
   DSIM_ASSERT(tag.kind == kReshard, "unknown sharder timer");
   apply_due_steps(node);
 }
@@ -316,6 +374,10 @@ void Sharder::on_crash(sim::Node& node) {
   caller_.on_crash(node);
   inbound_.clear();  // unanswered: the upstream callers time out
   parts_.clear();
+  std::fill(failures_.begin(), failures_.end(), 0);  // the ejections are its memory
+  std::fill(out_.begin(), out_.end(), false);
+  ejected_ = 0;
+  ejected_map_.reset();
 }
 
 void Sharder::figures(Figures& out) const {
@@ -337,6 +399,7 @@ void Sharder::figures(Figures& out) const {
   out.sum("refused_moving", static_cast<double>(refused_moving_));
   out.sum("served_by_old_owner", static_cast<double>(served_by_old_owner_));
   out.max("migration_end_s", migration_ ? migration_->done_at().seconds() : 0.0);
+  out.sum("ejections", static_cast<double>(ejections_));
   out.sum("salted_requests", static_cast<double>(salted_));
   out.sum("fanned_out_requests", static_cast<double>(fanned_out_));
   const double seconds = (measure_to_ - measure_from_).seconds();

@@ -41,6 +41,14 @@
 //   switches the function to its count at that true time (a timer set for the next step; after
 //   a restart, the steps that came due meanwhile are applied at once). Shards beyond the active
 //   count get no requests; the functions for every count are built at start-up.
+// - Ejection (`eject_after` > 0; twemproxy's auto_eject_hosts with server_failure_limit and
+//   server_retry_timeout, as for a memcached pool): after `eject_after` consecutive calls to a
+//   shard that failed (any outcome but Ok, retries included), the shard leaves the map for
+//   `eject_for` and its keys go to the other shards by the function over the shards left
+//   (ShardFunction::over: consistent_hash and rendezvous move only its keys; modulo and jump
+//   renumber the rest and move most keys). Then it is back, with a clean count. The last shard
+//   is never ejected. Rebuilding the map allocates (at an ejection, not per request). The
+//   counts and ejections are the sharder's memory: a crash forgets them.
 // - Migration (`migration`, models/sharding/key_migration.hpp): "instant" (the default: the
 //   map switches and the new owner is taken to have the data at once -- a cache shard just
 //   misses), or the moved keys among 0 .. keys - 1 are copied to their new owners at
@@ -48,13 +56,13 @@
 //   once: refused_moving) or served by its "old_owner" (served_by_old_owner).
 // - Keys moved (when `keys` > 0): the sharder remembers, for each key below `keys`, the shard it
 //   last routed that key to (4 bytes per key, allocated at start-up; larger keys are not
-//   tracked). At each step, every key routed at least once since the start is compared under
-//   the old and the new function: keys_at_steps counts them, keys_moved those whose owner
-//   changed. A request routed to another shard than the key's last one is a
-//   request_to_new_owner: the first request for a moved key after a step, which a cache shard
-//   would miss (a key moved back to an earlier owner counts again, as an evicting cache would
-//   miss it). The table is a measurement of what the shards have seen, not the sharder's state:
-//   it survives a crash of the sharder, as the migration's data placement does. With several
+//   tracked). At each change of the map (a step, an ejection, a return), every key routed at
+//   least once since the start is compared under the old and the new function: keys_at_steps counts
+//   them, keys_moved those whose owner changed. A request routed to another shard than the key's
+//   last one is a request_to_new_owner: the first request for a moved key after a step, which a
+//   cache shard would miss (a key moved back to an earlier owner counts again, as an evicting cache
+//   would miss it). The table is a measurement of what the shards have seen, not the sharder's
+//   state: it survives a crash of the sharder, as the migration's data placement does. With several
 //   sharder replicas each keeps its own, and the sums count a key once per replica.
 // - A crash loses the requests being forwarded (unanswered: the upstream times out), the
 //   Caller's retry budget and breaker; the shard map is configuration and survives (a restart
@@ -167,6 +175,8 @@ struct SharderConfig {
   std::int64_t keys = 0;
   std::vector<SaltedKey> salt;
   SaltSpread salt_spread = SaltSpread::Writes;
+  std::int64_t eject_after = 0;
+  sim::Duration eject_for = sim::Duration::nanoseconds(10'000'000'000);
   bool per_shard = true;
   CallerConfig call;  // target (the shards), timeout, retry, circuit_breaker, hedge
 
@@ -203,6 +213,10 @@ struct SharderConfig {
     v.list("salt", salt,
            "hot keys split into sub-keys on several shards ({\"key\": 0, \"ways\": 4})");
     v.field("salt_spread", salt_spread, "which operation a salted key spreads", kSaltSpreadChoices);
+    v.field("eject_after", eject_after,
+            "consecutive failed calls to a shard that eject it from the map (0: never)",
+            Limits{0, 1e9});
+    v.field("eject_for", eject_for, "how long an ejected shard stays out", Limits{1e-9});
     v.field("per_shard", per_shard,
             "report each shard's rate, share, replicas, p99 and mean (at most 256 shards)");
   }
@@ -212,7 +226,11 @@ class Sharder final : public Model, private CallerListener {
  public:
   using Config = SharderConfig;
   /// kCall is the first of the Caller's Caller::kTimerKinds kinds.
-  enum TimerKind : std::uint32_t { kCall = 1, kReshard = kCall + Caller::kTimerKinds };
+  enum TimerKind : std::uint32_t {
+    kCall = 1,
+    kReshard = kCall + Caller::kTimerKinds,
+    kReturn,  // an ejected shard comes back; the tag's value is the shard
+  };
 
   static Wiring wiring(const Config& c) {
     return {.serves = {Protocol::Rpc, Protocol::Health},
@@ -244,13 +262,13 @@ class Sharder final : public Model, private CallerListener {
 
   const Caller& caller() const { return caller_; }
   /// The sharding function in force.
-  const ShardFunction& function() const { return functions_[step_]; }
+  const ShardFunction& function() const { return ejected_map_ ? *ejected_map_ : functions_[step_]; }
   /// Calls routed to each shard in the measured interval.
   const std::vector<std::uint64_t>& shard_requests() const { return shard_calls_; }
   /// Requests received and not yet answered.
   std::size_t in_progress() const { return inbound_.size(); }
   /// The shard count in force.
-  std::uint32_t active_shards() const { return functions_[step_].shards(); }
+  std::uint32_t active_shards() const { return function().shards(); }
 
  private:
   struct Inbound {
@@ -271,6 +289,12 @@ class Sharder final : public Model, private CallerListener {
   /// Applies the steps that are due at `now`, then sets a timer for the next one.
   void apply_due_steps(sim::Node& node);
   void track(std::uint64_t key, std::uint32_t shard, bool counted);
+  /// Counts the tracked keys seen so far and those whose owner differs from `before` to now.
+  void count_moves(const ShardFunction& before, sim::Time now);
+  /// A call to `shard` ended: counts its failures, and ejects it after eject_after of them.
+  void on_shard_outcome(sim::Node& node, std::uint32_t shard, Outcome outcome);
+  /// Rebuilds the map over the active shards not ejected.
+  void rebuild_map();
   /// Sends one part of inbound request `id`, for `key` (the request's or a sub-key), to its
   /// shard; a key being copied under an unavailable migration ends the part with Error.
   void send_part(sim::Node& node, const RpcRequest& request, std::uint64_t key, std::uint64_t id,
@@ -285,7 +309,11 @@ class Sharder final : public Model, private CallerListener {
   std::size_t step_ = 0;                   // steps applied: functions_[step_] is in force
   std::vector<std::uint32_t> last_owner_;  // per tracked key; survives a crash (see above)
   KeySalting salting_;
-  std::optional<KeyMigration> migration_;  // unless migration is instant
+  std::optional<KeyMigration> migration_;     // unless migration is instant
+  std::vector<std::uint64_t> failures_;       // consecutive failed calls per shard (eject_after)
+  std::vector<bool> out_;                     // ejected, per shard
+  std::size_t ejected_ = 0;                   // shards out
+  std::optional<ShardFunction> ejected_map_;  // the map without them, while ejected_ > 0
   Caller caller_;
   SlotTable<Inbound> inbound_;
   SlotTable<Part> parts_;
@@ -296,7 +324,7 @@ class Sharder final : public Model, private CallerListener {
   std::uint64_t requests_ = 0, routed_ = 0, answered_ok_ = 0, answered_failed_ = 0, expired_ = 0;
   std::uint64_t keys_at_steps_ = 0, keys_moved_ = 0, to_new_owner_ = 0;
   std::uint64_t keys_to_migrate_ = 0, refused_moving_ = 0, served_by_old_owner_ = 0;
-  std::uint64_t salted_ = 0, fanned_out_ = 0;
+  std::uint64_t salted_ = 0, fanned_out_ = 0, ejections_ = 0;
 };
 
 }  // namespace models

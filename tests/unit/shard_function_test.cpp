@@ -132,3 +132,45 @@ TEST_CASE("every function places every key on one of its shards") {
       for (std::uint64_t key = 0; key < 1000; ++key) CHECK(f.shard_of(key) < shards);
     }
 }
+
+TEST_CASE(
+    "over a subset: removing a shard moves only its keys under consistent hash and "
+    "rendezvous, most keys under modulo and jump") {
+  using models::ShardFunctionKind;
+  constexpr std::uint64_t kKeys = 20000;
+  for (const auto kind : {ShardFunctionKind::Modulo, ShardFunctionKind::ConsistentHash,
+                          ShardFunctionKind::Rendezvous, ShardFunctionKind::Jump}) {
+    INFO("function " << static_cast<int>(kind));
+    const auto all = ShardFunction::make(kind, 5, 100, {});
+    // Over every shard it is the same function.
+    const auto same = ShardFunction::over(kind, {0, 1, 2, 3, 4}, 100);
+    for (std::uint64_t key = 0; key < 1000; ++key) CHECK(same.shard_of(key) == all.shard_of(key));
+    // Without shard 2 (not the last): no key goes to 2; count the keys that move.
+    const auto without = ShardFunction::over(kind, {0, 1, 3, 4}, 100);
+    CHECK(without.shards() == 4);
+    std::uint64_t on_two = 0, moved_elsewhere = 0;
+    for (std::uint64_t key = 0; key < kKeys; ++key) {
+      const auto before = all.shard_of(key), after = without.shard_of(key);
+      CHECK(after != 2);
+      if (before == 2)
+        ++on_two;
+      else if (before != after)
+        ++moved_elsewhere;
+    }
+    const bool minimal =
+        kind == ShardFunctionKind::ConsistentHash || kind == ShardFunctionKind::Rendezvous;
+    if (minimal) {
+      CHECK(moved_elsewhere == 0);  // only shard 2's keys moved
+    } else {
+      // Renumbering: a key of shard 3 or 4 now maps by index among 4; under modulo a key stays
+      // only if hash mod 5 and mod 4 pick the same member, ~1/4 of the others (so ~3/5 of all
+      // move); jump keeps more but far from all. Either way much more than shard 2's fifth.
+      CHECK(moved_elsewhere > on_two);
+    }
+  }
+  // Jump: dropping the last shard moves only its keys (Lamping and Veach's design).
+  const auto five = ShardFunction::jump(5);
+  const auto four = ShardFunction::over(ShardFunctionKind::Jump, {0, 1, 2, 3}, 1);
+  for (std::uint64_t key = 0; key < kKeys; ++key)
+    if (five.shard_of(key) != 4) CHECK(four.shard_of(key) == five.shard_of(key));
+}

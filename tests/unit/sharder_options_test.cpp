@@ -20,20 +20,23 @@ namespace {
 /// clients at 300/s for 10 s over `keys` uniform keys.
 scenario::RunResult run(int count, const std::string& sharder, int keys,
                         const std::string& server_extra = "", const std::string& faults = "[]") {
-  const std::string text = R"({"name": "so", "duration": "10s", "warmup": "0s",
+  const std::string text =
+      R"({"name": "so", "duration": "10s", "warmup": "0s",
     "report": {"per_replica": true},
     "components": {
       "shards": {"model": "server", "count": )" +
-                           std::to_string(count) + R"(, "workers": 8,
+      std::to_string(count) + R"(, "workers": 8,
                  "service_time": {"dist": "constant", "value": "1ms"})" +
-                           server_extra + R"(},
-      "router": {"model": "sharder", "target": "shards", "timeout": "0s")" +
-                           sharder + R"(},
+      server_extra + R"(},
+      "router": {"model": "sharder", "target": "shards")" +
+      (sharder.find("\"timeout\"") == std::string::npos ? R"(, "timeout": "0s")" : "") + sharder +
+      R"(},
       "clients": {"model": "open_loop_client", "rate": "300/s", "target": "router",
                   "timeout": "0s", "keys": )" +
-                           std::to_string(keys) + R"(}
+      std::to_string(keys) + R"(}
     },
-    "faults": )" + faults + "}";
+    "faults": )" +
+      faults + "}";
   const auto file = scenario::load_scenario_text(text, "so.json");
   return scenario::run_scenario(file.variants.front(), 7);
 }
@@ -222,4 +225,55 @@ TEST_CASE("migration configuration errors are scenario errors") {
                     Catch::Contains("1e7"));
   CHECK_THROWS_WITH(run(3, R"(, "migration": "sometimes", "keys": 10)", 10),
                     Catch::Contains("migration"));
+}
+
+namespace {
+
+/// Keys 0 .. 99 owned by shard 1 of 4 under consistent hashing.
+double keys_of_shard_one() {
+  double keys = 0;
+  for (std::uint64_t key = 0; key < 100; ++key) keys += owner(key, 4) == 1;
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("ejection: a shard that keeps failing leaves the map for eject_for, its keys move") {
+  // Shard 1 (node 1) is down from 3 s to 7 s. After 3 failed calls (100 ms timeouts) it is
+  // ejected for 2 s: back at ~5 s, still down, ejected again, back for good after 7 s. Each
+  // change of the map moves exactly shard 1's keys under consistent hashing.
+  const std::string crash = R"([{"action": "crash", "target": "shards[1]", "at": "3s",
+                                 "for": "4s"}])";
+  const std::string sharder = R"(, "timeout": "100ms", "keys": 100, "eject_after": 3,
+                                  "eject_for": "2s")";
+  const auto r = run(4, sharder, 100, "", crash);
+  CHECK(router(r, "ejections") == 2);
+  const double k = keys_of_shard_one();
+  REQUIRE(k > 10);
+  CHECK(router(r, "keys_moved") == 4 * k);  // out, back, out, back
+  CHECK(router(r, "keys_at_steps") == 4 * 100);
+  // Only the calls in flight to shard 1 when it failed were lost: its keys get 75 requests/s, so
+  // about 10 per ejection (100 ms of timeouts), against 300 in the 4 s without ejection.
+  const auto totals = r.requests.totals();
+  const double failed = static_cast<double>(totals.requests - totals.succeeded());
+  CHECK(failed > 0);
+  CHECK(failed < 60);
+  const auto stuck = run(4, R"(, "timeout": "100ms", "keys": 100)", 100, "", crash);
+  const auto stuck_totals = stuck.requests.totals();
+  CHECK(static_cast<double>(stuck_totals.requests - stuck_totals.succeeded()) > 200);
+  CHECK(router(stuck, "ejections") == 0);
+  // Modulo renumbers the shards left: far more keys move at each change.
+  const auto modulo = run(4, sharder + R"(, "function": "modulo")", 100, "", crash);
+  CHECK(router(modulo, "keys_moved") > 2 * router(modulo, "ejections") * 2 * k);
+}
+
+TEST_CASE("ejection configuration errors are scenario errors") {
+  CHECK_THROWS_WITH(run(3, R"(, "eject_after": 2, "migration": "old_owner", "keys": 10)", 10),
+                    Catch::Contains("eject_after"));
+  CHECK_THROWS_WITH(run(3, R"(, "eject_after": 2, "function": "range",
+                              "range_splits": [{"at": 3}, {"at": 6}])",
+                        10),
+                    Catch::Contains("eject_after"));
+  CHECK_THROWS_WITH(run(3, R"(, "eject_after": 2, "eject_for": "0s")", 10),
+                    Catch::Contains("eject_for"));
 }
