@@ -1,11 +1,15 @@
 // The dsim subcommands. Each returns the process exit status: 0 ok, 2 bad input, 1 internal error
-// (or a failed --plot); an output that cannot be written throws OutputError (4, output_file.hpp).
+// (or a failed --plot), 3 a run violated an invariant of its models (the report is complete and
+// lists them); an output that cannot be written throws OutputError (4, output_file.hpp).
 #pragma once
 
 #include <string>
 #include <vector>
 
 namespace cli {
+
+/// The exit status of a run in which a model's invariant was violated.
+inline constexpr int kInvariantViolated = 3;
 
 int run_command(const std::vector<std::string>& args);
 int validate_command(const std::vector<std::string>& args);

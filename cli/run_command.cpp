@@ -215,6 +215,28 @@ void print_table(const scenario::ScenarioFile& file, const RunOptions& o, std::s
   std::printf("\nreproduce: %s\n", reproduce_command(o, seeds).c_str());
 }
 
+// Prints every run's invariant violations (the first ones of each, in full) on stderr; returns
+// whether there were any.
+bool report_violations(const scenario::Json& report) {
+  bool any = false;
+  for (const auto& v : report.at("variants"))
+    for (const auto& run : v.at("runs")) {
+      const auto& inv = run.at("invariants");
+      if (inv.at("violations").get<std::uint64_t>() == 0) continue;
+      any = true;
+      std::fprintf(stderr, "dsim: variant %s, seed %llu: %llu invariant violation(s)\n",
+                   v.at("name").get<std::string>().c_str(),
+                   static_cast<unsigned long long>(run.at("seed").get<std::uint64_t>()),
+                   static_cast<unsigned long long>(inv.at("violations").get<std::uint64_t>()));
+      for (const auto& x : inv.at("first"))
+        std::fprintf(stderr, "  %s (%s, at %.9g s): %s\n",
+                     x.at("invariant").get<std::string>().c_str(),
+                     x.at("component").get<std::string>().c_str(), x.at("at_s").get<double>(),
+                     x.at("detail").get<std::string>().c_str());
+    }
+  return any;
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string>& args) {
@@ -239,7 +261,8 @@ int run_command(const std::vector<std::string>& args) {
   if (!options.quiet) print_table(file, options, chosen.size(), seeds, outcome.report);
   std::printf("report:    %s\n", report_path.c_str());
   if (options.csv) std::printf("csv:       %s\n", csv_path.c_str());
-  const int status = options.plot ? plot(report_path, stem, dir) : 0;
+  int status = options.plot ? plot(report_path, stem, dir) : 0;
+  if (report_violations(outcome.report)) status = kInvariantViolated;
 
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

@@ -98,6 +98,17 @@ Json variant_groups(const std::vector<Json>& run_groups) {
   return out;
 }
 
+// The run's invariant violations: how many, and the first ones in full.
+Json invariants_json(const RunResult& run) {
+  Json first = Json::array();
+  for (const auto& v : run.violations)
+    first.push_back({{"invariant", v.invariant},
+                     {"component", v.component},
+                     {"at_s", v.at.seconds()},
+                     {"detail", v.detail}});
+  return {{"violations", run.invariant_violations}, {"first", std::move(first)}};
+}
+
 Json network_json(const sim::NetworkCounters& n) {
   Json dropped = Json::object();
   for (int r = 0; r < static_cast<int>(sim::DropReason::kCount); ++r)
@@ -162,6 +173,7 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
   for (const auto& v : variants) {
     std::vector<Json> summaries, groups;
     Json runs = Json::array();
+    std::uint64_t violations = 0;
     for (const auto& r : v.runs) {
       summaries.push_back(run_summary(r, *v.spec));
       groups.push_back(group_summaries(r, *v.spec));
@@ -180,7 +192,9 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                        }()},
                       {"states", states_json(r)},
                       {"models", models_json(r)},
+                      {"invariants", invariants_json(r)},
                       {"network", network_json(r.network)}});
+      violations += r.invariant_violations;
     }
     auto [figures, figures_ci95] = variant_figures(v.runs);
     out_variants.push_back({{"name", v.spec->variant},
@@ -194,6 +208,7 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                             {"figures", std::move(figures)},
                             {"figures_ci95", std::move(figures_ci95)},
                             {"histogram_ms", histogram_json(v.runs)},
+                            {"invariant_violations", violations},
                             {"runs", runs}});
   }
   report["variants"] = std::move(out_variants);

@@ -44,6 +44,7 @@ class Builder {
   sim::Cluster& cluster() { return cluster_; }
   sim::FaultInjector& faults() { return faults_; }
   models::RequestRecorder& recorder() { return recorder_; }
+  const models::Invariants& invariants() const { return invariants_; }
 
   std::vector<StateSeries> states() const {
     std::vector<StateSeries> out;
@@ -174,6 +175,7 @@ class Builder {
                                    {},       at(spec_.warmup), at(spec_.duration), {}};
       context.nodes = node_ids_[c];
       context.resolve = [this](const models::ComponentRef& ref) { return nodes(ref.name); };
+      context.invariants = &invariants_;
       for (std::size_t r = 0; r < comp.node_names.size(); ++r) {
         std::unique_ptr<models::Model> model = comp.binding->make(comp.config, context, r);
         instances_[c].push_back(model.get());
@@ -274,6 +276,7 @@ class Builder {
 
   const ScenarioSpec& spec_;
   NodeIndex index_;
+  models::Invariants invariants_;  // before the cluster: it outlives the models that report
   sim::Cluster cluster_;
   sim::FaultInjector faults_;
   models::RequestRecorder recorder_;
@@ -302,7 +305,9 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
                    .faults = builder.faults().log(),
                    .states = builder.states(),
                    .network = builder.cluster().network().counters(),
-                   .cluster = builder.cluster().counters()};
+                   .cluster = builder.cluster().counters(),
+                   .invariant_violations = builder.invariants().count(),
+                   .violations = builder.invariants().violations()};
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/shared/figures.hpp"
+#include "models/shared/invariants.hpp"
 #include "models/shared/request_recorder.hpp"
 #include "models/shared/state_timeline.hpp"
 #include "scenario/scenario.hpp"
@@ -47,6 +48,8 @@ struct RunResult {
   std::vector<StateSeries> states;
   sim::NetworkCounters network;
   sim::ClusterCounters cluster;
+  std::uint64_t invariant_violations = 0;
+  std::vector<models::InvariantViolation> violations;  // the first Invariants::kKept
 };
 
 RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed);

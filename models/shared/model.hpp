@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "models/shared/figures.hpp"
+#include "models/shared/invariants.hpp"
 #include "models/shared/params.hpp"
 #include "models/shared/protocol.hpp"
 #include "models/shared/request_recorder.hpp"
@@ -59,6 +60,9 @@ struct BuildContext {
   sim::Time end;                   // ... to here
   /// The nodes of another component (the scenario has already checked that it exists).
   std::function<std::vector<sim::NodeId>(const ComponentRef&)> resolve;
+  /// The run's invariant checks (models/shared/invariants.hpp); null where nothing checks them
+  /// (a unit test's harness may leave it so).
+  Invariants* invariants = nullptr;
 
   /// The recorder's group for a client labelled `label` (empty: the component's own name).
   std::uint32_t group(const std::string& label) const {
