@@ -63,7 +63,8 @@ void Caller::set_shard_size(std::size_t replicas) {
   shard_size_ = replicas;
 }
 
-void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard) {
+void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard,
+                   std::uint8_t operation) {
   DSIM_ASSERT(shard == kAnyShard || (shard + 1) * shard_size_ <= targets_.size(),
               "a shard of the targets");
   begin(node, Request{.token = token,
@@ -71,6 +72,7 @@ void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std:
                       .shard = shard,
                       .request_id = next_request_id_++,
                       .origin = node.id(),
+                      .operation = operation,
                       .idempotent = config_.idempotent});
 }
 
