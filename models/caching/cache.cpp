@@ -71,6 +71,11 @@ void Cache::on_request(sim::Node& node, const sim::Message& message) {
   const bool measured = measuring(node);
   if (measured) ++requests_;
   const Waiter waiter{.from = message.from, .call_id = request.call_id};
+  if (request.operation == kOpWrite) {  // never from the cache: to the store
+    if (measured) ++writes_;
+    start_fetch(node, request, nullptr, waiting_.insert(waiter), true);
+    return;
+  }
 
   CacheEntry* entry = table_.find(request.key);
   if (entry != nullptr && entry->has_value && now < entry->expiry) {
@@ -78,7 +83,7 @@ void Cache::on_request(sim::Node& node, const sim::Message& message) {
     const bool joinable = config_.coalesce && entry->in_flight > 0;
     if (config_.early_refresh && !joinable && refresh_early(now, *entry)) {
       if (measured) ++early_refreshes_;
-      start_fetch(node, request, entry, waiting_.insert(waiter));
+      start_fetch(node, request, entry, waiting_.insert(waiter), false);
       return;
     }
     if (measured) ++hits_;
@@ -100,7 +105,7 @@ void Cache::on_request(sim::Node& node, const sim::Message& message) {
     if (measured) ++coalesced_;
     return;
   }
-  start_fetch(node, request, entry, id);
+  start_fetch(node, request, entry, id, false);
 }
 
 void Cache::answer_hit_later(sim::Node& node, const Waiter& waiter) {
@@ -108,18 +113,22 @@ void Cache::answer_hit_later(sim::Node& node, const Waiter& waiter) {
   node.set_timer(config_.hit_time.sample_duration(hit_rng_), {kHitDone, id});
 }
 
-void Cache::start_fetch(sim::Node& node, const RpcRequest& request, CacheEntry* entry, Id waiter) {
+void Cache::start_fetch(sim::Node& node, const RpcRequest& request, CacheEntry* entry, Id waiter,
+                        bool write) {
+  DSIM_ASSERT(!write || entry == nullptr, "a write neither pins nor leads an entry");
   const Id id = fetches_.insert(Fetch{.key = request.key,
                                       .first = waiter,
                                       .last = waiter,
                                       .started = node.now(),
-                                      .has_entry = entry != nullptr});
+                                      .has_entry = entry != nullptr,
+                                      .write = write,
+                                      .writes_seen = entry != nullptr ? entry->writes : 0});
   std::uint32_t concurrent = 1;
   if (entry != nullptr) {
     concurrent = ++entry->in_flight;
     entry->leader = id;
   }
-  if (measuring(node)) {
+  if (!write && measuring(node)) {
     ++fetches_sent_;
     max_fetches_per_key_ = std::max(max_fetches_per_key_, concurrent);
   }
@@ -168,10 +177,26 @@ void Cache::on_timer(sim::Node& node, sim::TimerTag tag) {
   }
 }
 
+void Cache::invalidate(sim::Node& node, std::uint64_t key) {
+  CacheEntry* entry = table_.find(key);
+  if (entry == nullptr) return;  // nothing cached, and no fetch of it with an entry in flight
+  if (entry->has_value && measuring(node)) ++invalidations_;
+  entry->has_value = false;
+  ++entry->writes;    // fetches in flight may have read the old value: they will not store it
+  entry->leader = 0;  // nor will later misses join them
+}
+
 void Cache::finish_fetch(sim::Node& node, Id id, Outcome outcome, std::uint64_t value) {
   const Fetch fetch = *fetches_.find(id);
   fetches_.erase(id);
   const sim::Time now = node.now();
+  if (fetch.write) {
+    // Whatever the outcome: a write that failed or timed out may still have taken effect.
+    invalidate(node, fetch.key);
+    answer_waiters(node, fetch.first, outcome == Outcome::Timeout ? Outcome::Error : outcome,
+                   value);
+    return;
+  }
   CacheEntry* entry = nullptr;
   if (fetch.has_entry) {
     entry = table_.find(fetch.key);
@@ -179,7 +204,9 @@ void Cache::finish_fetch(sim::Node& node, Id id, Outcome outcome, std::uint64_t 
     --entry->in_flight;
     if (entry->leader == id) entry->leader = 0;
   }
-  if (outcome == Outcome::Ok) {
+  const bool overtaken = entry != nullptr && entry->writes != fetch.writes_seen;
+  if (overtaken && outcome == Outcome::Ok && measuring(node)) ++fills_discarded_;
+  if (outcome == Outcome::Ok && !overtaken) {
     if (entry == nullptr) {
       bool evicted = false;
       entry = table_.acquire(fetch.key, evicted);
@@ -191,7 +218,7 @@ void Cache::finish_fetch(sim::Node& node, Id id, Outcome outcome, std::uint64_t 
       entry->expiry = now + config_.ttl;
       entry->recompute = std::max(now - fetch.started, sim::Duration::zero());  // a clock step
     }
-  } else if (measuring(node)) {
+  } else if (outcome != Outcome::Ok && measuring(node)) {
     ++fetch_failures_;
   }
   // A failed fetch is passed on (a timeout as the cache's own Error), unless the key holds a
@@ -201,11 +228,15 @@ void Cache::finish_fetch(sim::Node& node, Id id, Outcome outcome, std::uint64_t 
     answer = Outcome::Ok;
     value = entry->value;
   }
-  for (Id w = fetch.first; w != 0;) {
+  answer_waiters(node, fetch.first, answer, value);
+}
+
+void Cache::answer_waiters(sim::Node& node, Id first, Outcome outcome, std::uint64_t value) {
+  for (Id w = first; w != 0;) {
     const Waiter waiter = *waiting_.find(w);
     waiting_.erase(w);
     node.send(waiter.from,
-              RpcResponse{.call_id = waiter.call_id, .outcome = answer, .value = value});
+              RpcResponse{.call_id = waiter.call_id, .outcome = outcome, .value = value});
     w = waiter.next;
   }
 }
@@ -219,7 +250,7 @@ void Cache::on_crash(sim::Node& /*node*/) {
 
 FigureDocs Cache::figure_docs() {
   return {
-      {"requests", "requests", Combine::Sum, "requests that reached the cache"},
+      {"requests", "requests", Combine::Sum, "requests that reached the cache (reads and writes)"},
       {"hits", "requests", Combine::Sum, "answered from a fresh value"},
       {"misses", "requests", Combine::Sum, "found no fresh value"},
       {"coalesced", "requests", Combine::Sum, "misses that joined a fetch already in flight"},
@@ -229,7 +260,12 @@ FigureDocs Cache::figure_docs() {
       {"fetch_failures", "calls", Combine::Sum, "fetches that failed or timed out"},
       {"evictions", "keys", Combine::Sum, "keys evicted to make room (LRU)"},
       {"late_fetch_answers", "answers", Combine::Sum, "store answers after the fetch timed out"},
-      {"hit_ratio", "fraction", Combine::Mean, "hits / requests"},
+      {"writes", "requests", Combine::Sum,
+       "write requests: passed to the store, never answered from the cache"},
+      {"invalidations", "keys", Combine::Sum, "cached values dropped by a write's answer"},
+      {"fills_discarded", "calls", Combine::Sum,
+       "fetched values not stored because a write of the key was answered meanwhile"},
+      {"hit_ratio", "fraction", Combine::Mean, "hits / read requests (writes cannot hit)"},
       {"max_concurrent_fetches_per_key", "calls", Combine::Max,
        "the most fetches of one key in flight at once: the worst stampede (1 with coalescing)"},
   };
@@ -245,8 +281,11 @@ void Cache::figures(Figures& out) const {
   out.sum("fetch_failures", static_cast<double>(fetch_failures_));
   out.sum("evictions", static_cast<double>(evictions_));
   out.sum("late_fetch_answers", static_cast<double>(late_answers_));
-  out.mean("hit_ratio",
-           requests_ == 0 ? 0.0 : static_cast<double>(hits_) / static_cast<double>(requests_));
+  out.sum("writes", static_cast<double>(writes_));
+  out.sum("invalidations", static_cast<double>(invalidations_));
+  out.sum("fills_discarded", static_cast<double>(fills_discarded_));
+  const std::uint64_t reads = requests_ - writes_;
+  out.mean("hit_ratio", reads == 0 ? 0.0 : static_cast<double>(hits_) / static_cast<double>(reads));
   out.max("max_concurrent_fetches_per_key", static_cast<double>(max_fetches_per_key_));
 }
 

@@ -1,7 +1,8 @@
 // A TTL cache node in front of a slower store (a look-aside cache with its own fetch logic),
 // with the two classic defences against a cache stampede.
 //
-// Semantics, for a request about key k (RpcRequest.key):
+// Semantics, for a read (RpcRequest.operation kOpRead, or any other verb but kOpWrite) about
+// key k (RpcRequest.key):
 // - Hit: k has a value that has not expired (now < expiry, on the cache node's clock). The
 //   request is answered Ok with the value after a draw of `hit_time`.
 // - Miss: k has no value, or it has expired. The cache fetches k from one node of `store`
@@ -35,11 +36,31 @@
 //   fetch in flight is never evicted. If every entry has a fetch in flight, a miss for a new key
 //   still fetches, but without an entry: it is not coalesced, and its value is not stored.
 //
-// Figures (measured over requests that arrive after the warm-up): requests, hits, misses,
-// coalesced (misses that joined another's fetch), early_refreshes (requests that refreshed a
-// valid value), fetches (calls to the store), fetch_failures, evictions, hit_ratio (hits /
-// requests), and max_concurrent_fetches_per_key, the largest number of fetches of one key in
-// flight at once: the size of the worst stampede (1 with coalescing).
+// Writes (RpcRequest.operation kOpWrite; clients' `write_fraction`): write-around with
+// invalidation, the look-aside discipline of memcache at Facebook (Nishtala et al., "Scaling
+// Memcache at Facebook", NSDI 2013: the web server updates the database, then deletes the key
+// from memcache; a later read misses and fills it). A write is never answered from the cache
+// nor coalesced: it goes to one node of `store` (with `fetch_timeout` and the deadline rules of
+// a fetch), and when its answer comes back -- whatever the outcome: a failed or timed-out write
+// may have taken effect -- the key's value is dropped and the writer gets the store's answer
+// (a timeout as Error). Fetches of the key in flight at that moment may have read the old
+// value: they still answer their waiters (whose reads overlapped the write), but they do not
+// store it, and later misses do not join them -- the role of the paper's leases, which are
+// invalidated by a delete so that a stale "set" is refused. Differences from the paper: the
+// cache node does the fetches and the delete itself (memcache clients do them), there are no
+// lease tokens, hot-key "stale values" or delete buffering, and a read reaching the cache
+// while a write is in flight may still hit the old value (as it may in memcache until the
+// delete). Not covered: a fetch made without an entry (every entry pinned) stores what it read
+// even if a write overtook it, and a write the store applies after the cache stopped waiting
+// for it can leave an old value cached until `ttl`.
+//
+// Figures (measured over requests that arrive after the warm-up): requests (reads and writes),
+// hits, misses, coalesced (misses that joined another's fetch), early_refreshes (requests that
+// refreshed a valid value), fetches (reads' calls to the store), fetch_failures, evictions,
+// writes, invalidations (values dropped by writes), fills_discarded (fetched values not stored
+// because a write overtook them), hit_ratio (hits / reads), and max_concurrent_fetches_per_key,
+// the largest number of fetches of one key in flight at once: the size of the worst stampede
+// (1 with coalescing).
 //
 // The cache's own fetches are not client requests: they are not recorded by the run's
 // RequestRecorder (so the report's table shows what the clients saw). Randomness: hit times from
@@ -68,7 +89,8 @@ struct CacheConfig {
       "A TTL cache in front of `store`: a hit (a value younger than `ttl`) is answered after "
       "`hit_time`; a miss fetches from the store and answers with its outcome. `coalesce`: misses "
       "for a key being fetched wait for that fetch (single flight). `early_refresh`: XFetch "
-      "probabilistic early expiration with `beta`. At most `capacity` keys, LRU eviction.";
+      "probabilistic early expiration with `beta`. At most `capacity` keys, LRU eviction. A "
+      "write goes to the store and drops the key's value (delete on write).";
 
   ComponentRef store;
   sim::Duration ttl = sim::Duration::nanoseconds(5'000'000'000);
@@ -89,8 +111,8 @@ struct CacheConfig {
             Limits{1});
     v.field("hit_time", hit_time, "time to answer a hit", Limits{0});
     v.field("fetch_timeout", fetch_timeout,
-            "a fetch not answered by then fails its waiting requests with an error; 0: wait "
-            "forever",
+            "a fetch (or write) not answered by then fails its waiting requests with an error; "
+            "0: wait forever",
             Limits{0});
     v.field("coalesce", coalesce,
             "request coalescing (single flight): a miss for a key whose fetch is in flight waits "
@@ -155,7 +177,9 @@ class Cache final : public Model {
     Id first = 0, last = 0;  // its waiters, in arrival order
     sim::Time started;       // on the node's clock
     sim::TimerId timeout;
-    bool has_entry = false;  // counted in its entry's in_flight (the entry is pinned)
+    bool has_entry = false;         // counted in its entry's in_flight (the entry is pinned)
+    bool write = false;             // a client's write passed to the store, not a fetch
+    std::uint32_t writes_seen = 0;  // its entry's `writes` when it started
   };
 
   void on_request(sim::Node& node, const sim::Message& message);
@@ -163,8 +187,15 @@ class Cache final : public Model {
   /// The XFetch test for a valid entry (draws one uniform).
   bool refresh_early(sim::Time now, const CacheEntry& entry);
   void answer_hit_later(sim::Node& node, const Waiter& waiter);
-  void start_fetch(sim::Node& node, const RpcRequest& request, CacheEntry* entry, Id waiter);
+  /// Sends `request`'s key to the store for `waiter`: a fetch (pinning `entry` if not null) or a
+  /// write (no entry).
+  void start_fetch(sim::Node& node, const RpcRequest& request, CacheEntry* entry, Id waiter,
+                   bool write);
   void finish_fetch(sim::Node& node, Id fetch, Outcome outcome, std::uint64_t value);
+  /// A write of `key` was answered: drop its value; fetches in flight will not store theirs.
+  void invalidate(sim::Node& node, std::uint64_t key);
+  /// Sends the answer to a list of waiters (through Waiter::next) and forgets them.
+  void answer_waiters(sim::Node& node, Id first, Outcome outcome, std::uint64_t value);
   bool measuring(const sim::Node& node) const;
 
   CacheConfig config_;
@@ -177,6 +208,7 @@ class Cache final : public Model {
 
   std::uint64_t requests_ = 0, hits_ = 0, misses_ = 0, coalesced_ = 0, early_refreshes_ = 0;
   std::uint64_t fetches_sent_ = 0, fetch_failures_ = 0, evictions_ = 0, late_answers_ = 0;
+  std::uint64_t writes_ = 0, invalidations_ = 0, fills_discarded_ = 0;
   std::uint32_t max_fetches_per_key_ = 0;
 };
 

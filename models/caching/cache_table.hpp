@@ -26,6 +26,7 @@ struct CacheEntry {
   sim::Duration recompute;      // how long the last fetch of this key took (XFetch's delta)
   std::uint64_t leader = 0;     // the latest fetch of this key in flight (0: none)
   std::uint32_t in_flight = 0;  // fetches of this key in flight
+  std::uint32_t writes = 0;     // writes of this key answered: a fetch that saw fewer is stale
 };
 
 class CacheTable {

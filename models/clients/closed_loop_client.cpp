@@ -14,6 +14,8 @@ ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::No
       caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
       think_rng_(node.stream("think")),
       key_rng_(node.stream("keys")),
+      key_picker_(config.key_popularity, config.keys, config.zipf_s, config.hot_keys),
+      operation_rng_(node.stream("operations")),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.users >= 1, "at least one user");
@@ -23,15 +25,22 @@ ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::No
 std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& config,
                                               BuildContext& ctx, std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
+  DSIM_ASSERT(check(config).empty(), "the loader checked the configuration");
   const std::uint32_t group = ctx.group(config.group);
   return std::make_unique<ClosedLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
                                             resolve_target(config.call, ctx), ctx.recorder,
                                             ctx.warmup_end, ctx.end, group);
 }
 
+std::vector<ConfigProblem> ClosedLoopClient::check(const Config& c) {
+  return KeyPicker::check(c.key_popularity, c.keys, c.hot_keys);
+}
+
 FigureDocs ClosedLoopClient::figure_docs() {
   return FigureDocs{
              {"requests_sent", "requests", Combine::Sum, "logical requests started"},
+             {"writes_sent", "requests", Combine::Sum,
+              "logical requests started as writes (write_fraction)"},
          } +
          Caller::figure_docs();
 }
@@ -48,8 +57,15 @@ void ClosedLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
   if (caller_.on_timer(node, tag)) return;
   DSIM_ASSERT(tag.kind == kThinkDone, "unknown closed-loop client timer");
   const sim::Time now = node.true_now();
-  if (now >= measure_from_ && now <= measure_to_) ++requests_sent_;
-  caller_.start(node, key_rng_.below(static_cast<std::uint64_t>(config_.keys)), tag.value);
+  // Uniform keys are key_rng_.below(keys), as before the other popularities existed.
+  const std::uint64_t key = key_picker_.pick(key_rng_);
+  const bool write =
+      config_.write_fraction.value > 0 && operation_rng_.bernoulli(config_.write_fraction.value);
+  if (now >= measure_from_ && now <= measure_to_) {
+    ++requests_sent_;
+    if (write) ++writes_sent_;
+  }
+  caller_.start(node, key, tag.value, Caller::kAnyShard, write ? kOpWrite : kOpRead);
 }
 
 void ClosedLoopClient::on_call_done(sim::Node& node, const CallResult& result) {
@@ -67,6 +83,7 @@ void ClosedLoopClient::on_crash(sim::Node& node) {
 
 void ClosedLoopClient::figures(Figures& out) const {
   out.sum("requests_sent", static_cast<double>(requests_sent_));
+  out.sum("writes_sent", static_cast<double>(writes_sent_));
   caller_.figures(out);
 }
 

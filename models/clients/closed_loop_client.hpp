@@ -5,9 +5,12 @@
 //
 // Each user begins with a think time (so that users do not all send at time 0). Requests go
 // through a Caller (per-try timeout, a random replica of `target`, optional retries and circuit
-// breaker: models/shared/caller.hpp), keyed uniformly over `keys`. Think times come from the node's
-// stream "think", keys from "keys". A crash abandons the requests in flight; a restart starts
-// every user anew with a think time.
+// breaker: models/shared/caller.hpp), keyed over `keys` as the open-loop client's are (uniform,
+// zipf or hot_keys: `key_popularity`), each a write with probability `write_fraction` (idempotent
+// unless `idempotent: false`, as there). Think times come from the node's stream "think", keys
+// from "keys", the read-or-write choice from "operations" (drawn only when write_fraction > 0,
+// so clients without writes draw as before). A crash abandons the requests in flight; a restart
+// starts every user anew with a think time.
 // Load spikes do not apply (scale_load returns false): the load of a closed loop is set by
 // `users` and `think_time`.
 #pragma once
@@ -20,6 +23,7 @@
 #include "models/shared/caller.hpp"
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
+#include "models/shared/zipf.hpp"
 #include "sim/distribution.hpp"
 
 namespace models {
@@ -34,6 +38,10 @@ struct ClosedLoopClientConfig {
   sim::Distribution think_time = sim::Distribution::exponential(100e6);
   CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   std::int64_t keys = 1000;
+  KeyPopularity key_popularity = KeyPopularity::Uniform;
+  double zipf_s = 1.0;
+  std::vector<HotKey> hot_keys;
+  Probability write_fraction{0};
   std::string group;
 
   template <class V>
@@ -43,7 +51,18 @@ struct ClosedLoopClientConfig {
     v.field("think_time", think_time, "pause between an outcome and the user's next request",
             Limits{0});
     call.describe(v);
-    v.field("keys", keys, "distinct request keys, drawn uniformly", Limits{1, 1e18});
+    v.field("keys", keys, "distinct request keys, 0 .. keys - 1 (zipf: at most 1e7)",
+            Limits{1, 1e18});
+    v.field("key_popularity", key_popularity, "how request keys are drawn", kKeyPopularityChoices);
+    v.field("zipf_s", zipf_s, "Zipf exponent s: key r - 1 has weight 1 / r^s (zipf only)",
+            Limits{0, 100});
+    v.list("hot_keys", hot_keys,
+           "the named keys of key_popularity hot_keys (required by it, refused otherwise): "
+           "distinct keys below `keys`, shares in (0, 1] adding up to at most 1 (below 1: the "
+           "rest is spread uniformly over the other keys)");
+    v.field("write_fraction", write_fraction,
+            "share of the requests that are writes (a cache passes them to its store and drops "
+            "the key), idempotent unless `idempotent` is false; the others are reads");
     v.field("group", group,
             "the group its requests are reported under (a row of the table per group); empty: "
             "the component's name. Client components with the same group are pooled");
@@ -57,6 +76,7 @@ class ClosedLoopClient final : public Model, private CallerListener {
     return {.calls = {{"target", c.call.target, c.call.speaks()}}};
   }
   static FigureDocs figure_docs();
+  static std::vector<ConfigProblem> check(const Config& c);
 
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (2, 3, 4).
   enum TimerKind : std::uint32_t { kThinkDone = 1, kCallTimeout = 2 };
@@ -90,8 +110,10 @@ class ClosedLoopClient final : public Model, private CallerListener {
   Caller caller_;
   sim::Rng think_rng_;
   sim::Rng key_rng_;
+  KeyPicker key_picker_;
+  sim::Rng operation_rng_;
   sim::Time measure_from_, measure_to_;
-  std::uint64_t requests_sent_ = 0;
+  std::uint64_t requests_sent_ = 0, writes_sent_ = 0;
 };
 
 }  // namespace models

@@ -19,7 +19,8 @@ OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& no
       caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
       arrivals_(config.arrivals, node.stream("arrivals")),
       key_rng_(node.stream("keys")),
-      key_picker_(config.key_popularity, config.keys, config.zipf_s),
+      key_picker_(config.key_popularity, config.keys, config.zipf_s, config.hot_keys),
+      operation_rng_(node.stream("operations")),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.rate.per_second >= 0, "a rate cannot be negative");
@@ -40,11 +41,7 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
 }
 
 std::vector<ConfigProblem> OpenLoopClient::check(const Config& c) {
-  std::vector<ConfigProblem> problems;
-  if (c.key_popularity == KeyPopularity::Zipf && c.keys > 10'000'000)
-    problems.push_back({"keys",
-                        "expected at most 1e7 keys with zipf popularity (its table is "
-                        "built up front)"});
+  std::vector<ConfigProblem> problems = KeyPicker::check(c.key_popularity, c.keys, c.hot_keys);
   for (std::size_t i = 1; i < c.schedule.size(); ++i)
     if (c.schedule[i].at < c.schedule[i - 1].at)
       problems.push_back(
@@ -55,6 +52,8 @@ std::vector<ConfigProblem> OpenLoopClient::check(const Config& c) {
 FigureDocs OpenLoopClient::figure_docs() {
   return FigureDocs{
              {"requests_sent", "requests", Combine::Sum, "logical requests started"},
+             {"writes_sent", "requests", Combine::Sum,
+              "logical requests started as writes (write_fraction)"},
              {"in_flight_max", "requests", Combine::Max,
               "the most requests one client node had in progress at once"},
          } +
@@ -118,9 +117,12 @@ void OpenLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
 void OpenLoopClient::send_request(sim::Node& node) {
   const sim::Time now = node.true_now();
   const auto key = key_picker_.pick(key_rng_);
-  caller_.start(node, key, 0);
+  const bool write =
+      config_.write_fraction.value > 0 && operation_rng_.bernoulli(config_.write_fraction.value);
+  caller_.start(node, key, 0, Caller::kAnyShard, write ? kOpWrite : kOpRead);
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;
+    if (write) ++writes_sent_;
     in_flight_max_ = std::max(in_flight_max_, caller_.in_flight());
   }
 }
@@ -149,6 +151,7 @@ bool OpenLoopClient::scale_load(double factor) {
 
 void OpenLoopClient::figures(Figures& out) const {
   out.sum("requests_sent", static_cast<double>(requests_sent_));
+  out.sum("writes_sent", static_cast<double>(writes_sent_));
   out.max("in_flight_max", static_cast<double>(in_flight_max_));
   caller_.figures(out);
 }

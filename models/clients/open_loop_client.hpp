@@ -1,13 +1,20 @@
 // An open-loop client: requests arrive at a rate of their own, whether or not earlier ones were
 // answered (a public API's users). Each client node offers `rate` requests per second: Poisson
 // or evenly spaced arrivals, stepped by `schedule` and multiplied by load spikes. Each request
-// has a key drawn from `keys` distinct keys (uniformly, or Zipf-distributed: `key_popularity`,
-// models/shared/zipf.hpp) and goes through a Caller (per-try timeout, a random replica of `target`,
-// optional retries and circuit breaker: models/shared/caller.hpp).
+// has a key drawn from `keys` distinct keys (uniformly, Zipf-distributed, or named hot keys with
+// fixed shares: `key_popularity`, models/shared/zipf.hpp and hot_keys.hpp), is a write
+// (RpcRequest.operation kOpWrite) with probability `write_fraction` and a read (kOpRead)
+// otherwise, and goes through a Caller (per-try timeout, a random replica of `target`, optional
+// retries and circuit breaker: models/shared/caller.hpp). A write is idempotent unless the
+// client says `idempotent: false` (which makes reads non-idempotent too): writing a value to a
+// key twice leaves the same state.
 //
-// Randomness: arrivals come from the node's stream "arrivals", keys from "keys", the replica
-// choice from the node's own stream. So the arrival times do not depend on what the servers or
-// the caller draw: variants of a scenario see the same arrivals (common random numbers).
+// Randomness: arrivals come from the node's stream "arrivals", keys from "keys", the read-or-
+// write choice from "operations" (drawn only when write_fraction > 0, so that clients without
+// writes draw what they drew before the option existed), the replica choice from the node's own
+// stream. So the arrival times do not depend on what the servers or the caller draw: variants
+// of a scenario see the same arrivals (common random numbers), and the same keys whatever their
+// write fraction.
 // The rate, its schedule and spikes are offered load in true time: a drifting client clock
 // does not change them. A pause holds the arrival that falls due until the client resumes.
 // A crash stops the arrivals and abandons the requests in flight; a restart resumes at the rate
@@ -59,6 +66,8 @@ struct OpenLoopClientConfig {
   std::int64_t keys = 1000;
   KeyPopularity key_popularity = KeyPopularity::Uniform;
   double zipf_s = 1.0;
+  std::vector<HotKey> hot_keys;
+  Probability write_fraction{0};
   std::string group;
 
   template <class V>
@@ -73,6 +82,13 @@ struct OpenLoopClientConfig {
     v.field("key_popularity", key_popularity, "how request keys are drawn", kKeyPopularityChoices);
     v.field("zipf_s", zipf_s, "Zipf exponent s: key r - 1 has weight 1 / r^s (zipf only)",
             Limits{0, 100});
+    v.list("hot_keys", hot_keys,
+           "the named keys of key_popularity hot_keys (required by it, refused otherwise): "
+           "distinct keys below `keys`, shares in (0, 1] adding up to at most 1 (below 1: the "
+           "rest is spread uniformly over the other keys)");
+    v.field("write_fraction", write_fraction,
+            "share of the requests that are writes (a cache passes them to its store and drops "
+            "the key), idempotent unless `idempotent` is false; the others are reads");
     v.field("group", group,
             "the group its requests are reported under (a row of the table per group); empty: "
             "the component's name. Client components with the same group are pooled");
@@ -133,11 +149,12 @@ class OpenLoopClient final : public Model, private CallerListener {
   ArrivalProcess arrivals_;
   sim::Rng key_rng_;
   KeyPicker key_picker_;
+  sim::Rng operation_rng_;
   std::size_t step_ = 0;  // schedule_[step_ - 1] is in force; 0: the base rate
   double load_factor_ = 1.0;
   sim::TimerId arrival_timer_;
   sim::Time measure_from_, measure_to_;
-  std::uint64_t requests_sent_ = 0;
+  std::uint64_t requests_sent_ = 0, writes_sent_ = 0;
   std::size_t in_flight_max_ = 0;
 };
 

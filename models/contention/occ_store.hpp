@@ -10,7 +10,8 @@
 //   changes and the answer is Rejected ("conflict": someone wrote since you read) with value =
 //   the current version.
 // - a key >= `keys`, or an unknown operation: Error (a bad request, not worth retrying).
-// - A plain RpcRequest (a generic client's, whose operation is 0) is a read.
+// - A plain RpcRequest (a generic client's, even one marked kOpWrite: it names no version) is a
+//   read.
 // Versions start at 0.
 //
 // Timing: the store is one serialized resource (one request at a time, FIFO, unbounded queue),
@@ -35,9 +36,9 @@
 
 namespace models {
 
-/// RpcRequest.operation of the store's two verbs.
-inline constexpr std::uint8_t kOccRead = 0;
-inline constexpr std::uint8_t kOccWrite = 1;
+/// RpcRequest.operation of the store's two verbs: the generic read and write (rpc.hpp).
+inline constexpr std::uint8_t kOccRead = kOpRead;
+inline constexpr std::uint8_t kOccWrite = kOpWrite;
 
 /// What an OCC client sends: the request and, for a conditional write, the version it read
 /// (RpcRequest has no field for it; the whole still fits a message's inline payload).

@@ -78,13 +78,15 @@ std::pair<std::size_t, std::size_t> Caller::shard_span(std::uint32_t shard) cons
   return {shard_first_[shard], shard_first_[shard + 1] - shard_first_[shard]};
 }
 
-void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard) {
+void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard,
+                   std::uint8_t operation) {
   DSIM_ASSERT(shard == kAnyShard || shard + 1 < shard_first_.size(), "a shard of the targets");
   begin(node, Request{.token = token,
                       .key = key,
                       .shard = shard,
                       .request_id = next_request_id_++,
                       .origin = node.id(),
+                      .operation = operation,
                       .idempotent = config_.idempotent});
 }
 

@@ -6,7 +6,7 @@
 //      Outcome::CircuitOpen at once, without sending anything (counted: short_circuited);
 //   3. otherwise it picks a target: one node of the target component, uniformly at random from
 //      the node's own stream (no load balancer: a fresh random replica per attempt), and sends
-//      RpcRequest{call_id, key, deadline, attempt, ...}: call_id names the attempt in a
+//      RpcRequest{call_id, key, deadline, attempt, operation, ...}: call_id names the attempt in a
 //      SlotTable (stale ids find nothing); deadline = now + the try's timeout in true time (no
 //      timeout: Time::max());
 //   4. arms the try's timeout on the node's clock: `timeout`, shortened to what is left of the
@@ -182,9 +182,10 @@ class Caller {
 
   /// Starts a logical request about `key` (to `shard`'s replicas, or to any target); its end
   /// comes back to the listener with `token` (possibly before start returns, if the breaker
-  /// refuses and no retry follows).
+  /// refuses and no retry follows). Every attempt carries `operation` (rpc.hpp: kOpRead,
+  /// kOpWrite); whether it is idempotent is the configuration's `idempotent`, for either.
   void start(sim::Node& node, std::uint64_t key, std::uint64_t token,
-             std::uint32_t shard = kAnyShard);
+             std::uint32_t shard = kAnyShard, std::uint8_t operation = kOpRead);
   /// The targets are shards of `replicas` consecutive nodes each (their count divides it).
   void set_shard_size(std::size_t replicas);
   /// The targets are shards of sizes[i] consecutive nodes (each >= 1; they add up to the
@@ -228,7 +229,7 @@ class Caller {
     std::uint64_t request_id = 0;
     sim::NodeId origin = sim::kNoNode;
     std::uint32_t hops = 0;
-    std::uint8_t operation = 0;
+    std::uint8_t operation = kOpRead;
     bool idempotent = true;
     bool measured = false;                      // started at or after measure_from
     bool finished = false;                      // ended; kept while orphans may still answer

@@ -21,7 +21,9 @@ enum class Outcome : std::uint8_t {
 };
 const char* to_string(Outcome outcome);
 
-/// RpcRequest.operation of a plain read and write (models may define verbs of their own).
+/// RpcRequest.operation of a generic client: a read, or a write of the key's value (clients'
+/// `write_fraction`; a cache answers only reads and invalidates on writes). Models with verbs of
+/// their own may number them differently (models/contention/occ_store.hpp uses these two).
 inline constexpr std::uint8_t kOpRead = 0;
 inline constexpr std::uint8_t kOpWrite = 1;
 
@@ -33,7 +35,7 @@ struct RpcRequest {
   std::uint32_t hops = 0;        // intermediaries traversed (guards against forwarding loops)
   std::uint64_t request_id = 0;  // the originating client's logical request (for duplicates)
   sim::NodeId origin = sim::kNoNode;
-  std::uint8_t operation = 0;  // model-specific verb (read, write, ...)
+  std::uint8_t operation = kOpRead;  // kOpRead, kOpWrite, or a model's own verb
   std::uint8_t idempotent = 1;
   std::uint8_t tied = 0;  // a tied copy: tell the caller when its service starts (RpcStarted)
 };

@@ -46,10 +46,24 @@ double ZipfSampler::probability(std::uint64_t key) const {
   return key == 0 ? cumulative_[0] : cumulative_[key] - cumulative_[key - 1];
 }
 
-KeyPicker::KeyPicker(KeyPopularity popularity, std::int64_t keys, double s)
+KeyPicker::KeyPicker(KeyPopularity popularity, std::int64_t keys, double s,
+                     const std::vector<HotKey>& hot)
     : popularity_(popularity), keys_(static_cast<std::uint64_t>(keys)) {
   DSIM_ASSERT(keys >= 1, "at least one key");
   if (popularity == KeyPopularity::Zipf) zipf_ = ZipfSampler(keys_, s);
+  if (popularity == KeyPopularity::HotKeys) hot_ = HotKeySampler(keys_, hot);
+}
+
+std::vector<ConfigProblem> KeyPicker::check(KeyPopularity popularity, std::int64_t keys,
+                                            const std::vector<HotKey>& hot) {
+  if (keys < 1) return {};  // describe()'s limits report it
+  if (popularity == KeyPopularity::Zipf && static_cast<std::uint64_t>(keys) > ZipfSampler::kMaxKeys)
+    return {
+        {"keys", "expected at most 1e7 keys with zipf popularity (its table is built up front)"}};
+  if (popularity == KeyPopularity::HotKeys)
+    return HotKeySampler::check(static_cast<std::uint64_t>(keys), hot);
+  if (!hot.empty()) return {{"hot_keys", R"(only with "key_popularity": "hot_keys")"}};
+  return {};
 }
 
 }  // namespace models

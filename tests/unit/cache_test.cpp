@@ -22,98 +22,15 @@
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
+#include "tests/unit/cache_bench.hpp"
 
 using namespace sim;
 using models::Cache;
 using models::CacheConfig;
 using models::Outcome;
 
-namespace {
-
-// A store that answers each request with `outcome` after `delay`, except that it leaves every
-// request after the first `answer_first` unanswered; records what it was asked.
-class StoreStub : public Process {
- public:
-  Duration delay = 20_ms;
-  Outcome outcome = Outcome::Ok;
-  std::size_t answer_first = static_cast<std::size_t>(-1);
-  struct Asked {
-    Time at;
-    models::RpcRequest request;
-    NodeId from;
-  };
-  std::vector<Asked> asked;
-
-  void on_start(Node& /*node*/) override {}
-  void on_message(Node& node, const Message& message) override {
-    asked.push_back({node.true_now(), message.as<models::RpcRequest>(), message.from});
-    if (asked.size() <= answer_first) node.set_timer(delay, {1, asked.size() - 1});
-  }
-  void on_timer(Node& node, TimerTag tag) override {
-    const Asked& a = asked[tag.value];
-    node.send(a.from,
-              models::RpcResponse{
-                  .call_id = a.request.call_id, .outcome = outcome, .value = 100 + tag.value});
-  }
-  std::size_t asked_for(std::uint64_t key) const {
-    return static_cast<std::size_t>(std::count_if(
-        asked.begin(), asked.end(), [&](const Asked& a) { return a.request.key == key; }));
-  }
-};
-
-// An event: `count` requests about `key` from one node to another, call ids first, first + 1, ...
-struct SendKeys {
-  Cluster* cluster;
-  NodeId from, to;
-  std::uint64_t key;
-  std::uint64_t first_call_id;
-  std::uint32_t count;
-  void operator()() const {
-    for (std::uint32_t i = 0; i < count; ++i)
-      cluster->node(from).send(to, models::RpcRequest{.call_id = first_call_id + i, .key = key});
-  }
-};
-
-CacheConfig cache_config() {
-  CacheConfig c;
-  c.ttl = 1_s;
-  c.hit_time = Distribution::constant(1e6);  // 1ms
-  return c;
-}
-
-struct Bench {
-  explicit Bench(CacheConfig config, Duration store_delay = 20_ms, Time end = at_ms(100'000))
-      : h(1, Time::zero(), end) {
-    auto s = std::make_unique<StoreStub>();
-    s->delay = store_delay;
-    store = s.get();
-    h.add_process("store", std::move(s));
-    config.store.name = "store";
-    cache = h.build<Cache>("cache", 1, config).at(0);
-    auto p = std::make_unique<dsimtest::ResponseProbe>();
-    probe = p.get();
-    client = h.add_process("client", std::move(p));
-  }
-  void send(Time at, std::uint64_t key, std::uint64_t call_id, std::uint32_t count = 1) {
-    h.sim.schedule_at(at,
-                      SendKeys{&h.cluster, client, h.nodes("cache").at(0), key, call_id, count});
-  }
-  const dsimtest::ResponseProbe::Received& answer(std::uint64_t call_id) const {
-    const auto it = std::find_if(probe->received.begin(), probe->received.end(),
-                                 [&](const auto& r) { return r.call_id == call_id; });
-    REQUIRE(it != probe->received.end());
-    return *it;
-  }
-  double figure(const char* name) const { return dsimtest::figure(*cache, name); }
-
-  dsimtest::ModelHarness h;
-  StoreStub* store;
-  Cache* cache;
-  dsimtest::ResponseProbe* probe;
-  NodeId client;
-};
-
-}  // namespace
+using test::cache_config;
+using Bench = test::CacheBench;
 
 TEST_CASE("cache: a miss fetches, a hit answers from the cache, an expired value is fetched anew") {
   Bench b(cache_config());
