@@ -10,6 +10,9 @@
 #include "models/clients/open_loop_client.hpp"
 #include "models/contention/occ_client.hpp"
 #include "models/contention/occ_store.hpp"
+#include "models/election/fenced_store.hpp"
+#include "models/election/lease_owner.hpp"
+#include "models/election/lock_service.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
@@ -33,6 +36,9 @@ std::vector<ModelBinding> all_models() {
       bind_model<FaultProxy>("fault_proxy"),
       bind_model<ScatterGather>("scatter_gather"),
       bind_model<Sharder>("sharder"),
+      bind_model<LockService>("lock_service"),
+      bind_model<LeaseOwner>("lease_owner"),
+      bind_model<FencedStore>("fenced_store"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

@@ -51,11 +51,13 @@ class ModelHarness {
                              .nodes = components_.at(name),
                              .warmup_end = warmup_end_,
                              .end = end_,
-                             .resolve = [this](const models::ComponentRef& ref) {
-                               const auto it = components_.find(ref.name);
-                               return it == components_.end() ? std::vector<sim::NodeId>{}
-                                                              : it->second;
-                             }};
+                             .resolve =
+                                 [this](const models::ComponentRef& ref) {
+                                   const auto it = components_.find(ref.name);
+                                   return it == components_.end() ? std::vector<sim::NodeId>{}
+                                                                  : it->second;
+                                 },
+                             .invariants = &invariants};
     std::vector<M*> built;
     for (std::size_t replica = 0; replica < count; ++replica) {
       std::unique_ptr<models::Model> model = M::make(config, ctx, replica);
@@ -92,6 +94,7 @@ class ModelHarness {
   sim::Cluster cluster;
   sim::FaultInjector faults;
   models::RequestRecorder recorder;
+  models::Invariants invariants;
 
  private:
   sim::Time warmup_end_, end_;

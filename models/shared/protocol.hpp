@@ -14,7 +14,10 @@
 //   occ    -- OccRequest -> RpcResponse: versioned reads and conditional writes
 //             (optimistic concurrency);
 //   cancel -- RpcStarted from a server that begins a tied copy, RpcCancel to the server of the
-//             other copy (tied requests, models/resilience/hedging.hpp).
+//             other copy (tied requests, models/resilience/hedging.hpp);
+//   lease  -- LeaseAcquire / LeaseKeepAlive / LeaseRelease -> LeaseReply: locks with TTLs and
+//             fencing tokens (models/election/lease_protocol.hpp);
+//   fenced -- FencedWrite -> FencedWriteReply: writes that carry a fencing token.
 // A new family adds its protocol here (one enumerator, one name) and declares it.
 #pragma once
 
@@ -27,10 +30,10 @@
 
 namespace models {
 
-enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, kCount };
+enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, Lease, Fenced, kCount };
 
 inline constexpr std::array<const char*, static_cast<std::size_t>(Protocol::kCount)> kProtocolNames{
-    "rpc", "health", "occ", "cancel"};
+    "rpc", "health", "occ", "cancel", "lease", "fenced"};
 
 inline const char* to_string(Protocol p) {
   return kProtocolNames[static_cast<std::size_t>(p)];
