@@ -10,6 +10,7 @@
 #include "models/clients/open_loop_client.hpp"
 #include "models/contention/occ_client.hpp"
 #include "models/contention/occ_store.hpp"
+#include "models/election/failure_detector_monitor.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
@@ -33,6 +34,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<FaultProxy>("fault_proxy"),
       bind_model<ScatterGather>("scatter_gather"),
       bind_model<Sharder>("sharder"),
+      bind_model<FailureDetectorMonitor>("failure_detector"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });
