@@ -50,9 +50,11 @@
 // 3. "timeout" stands for Akka's DeadlineFailureDetector (differences in heartbeat_detector.hpp),
 //    which Akka offers as an alternative; its default here, 4s, is Akka's deadline for the
 //    cluster defaults (acceptable pause 3s + heartbeat interval 1s).
-// 4. Akka never suspects a node it has not heard from yet; here the watch starts at once.
-// 5. Akka polls φ on a reaper tick (leader actions, 1s in Akka Cluster); here the suspicion
-//    starts at the instant of the crossing.
+// 4. Akka Cluster starts watching a node it has not heard from with an artificial first heartbeat
+//    expected-response-after (1s) after its first heartbeat request; here the watch starts with
+//    the monitor, as if a heartbeat had arrived then.
+// 5. Akka Cluster reads the detectors on a reaper tick (unreachable-nodes-reaper-interval, 1s);
+//    here the suspicion starts at the instant of the crossing.
 // Steady state: no allocation (detectors and the windows are sized at construction).
 #pragma once
 
@@ -128,8 +130,7 @@ class FailureDetectorMonitor final : public Model {
   enum TimerKind : std::uint32_t { kProbeTick = 1, kSuspicion = 2 };
 
   static Wiring wiring(const Config& c) {
-    return {.serves = {Protocol::Health},
-            .calls = {{"target", c.target, {Protocol::Health}, "its heartbeats are probes"}}};
+    return {.serves = {Protocol::Health}, .calls = {{"target", c.target, {Protocol::Health}}}};
   }
   static FigureDocs figure_docs();
   /// Problems of a configuration that describe() cannot express.

@@ -37,8 +37,7 @@
 // 2. min_std_deviation, acceptable_heartbeat_pause and the exclusion of the first interval
 //    after a suspicion are Akka's additions; the paper has none of them (pause 0 and a tiny
 //    floor give the paper's detector).
-// 3. The paper's window is also 1000 samples but it does not say whether σ divides by n or
-//    n - 1; here by n (Akka).
+// 3. The paper does not say whether σ divides by n or n - 1; here by n (Akka).
 // Differences from Akka's implementation, all of them:
 // 1. Akka computes 1 - F with a logistic approximation of the normal CDF,
 //    F(y) ≈ 1 / (1 + exp(-y (1.5976 + 0.070566 y²))) (Bowling et al., "A logistic approximation
