@@ -7,6 +7,8 @@
   plot.py availability REPORT.json [...] [-o out.png]       availability in nines, downtime/30 days
   plot.py shards REPORT.json [...] [--component NAME] [-o out.png]
                                                            per shard: load share, p99, utilization
+  plot.py detectors REPORT.json [...] [--component NAME] [-o out.png]
+                                                           detection time vs false suspicions/h
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -32,7 +34,9 @@ KINDS = {
     "timeline": "throughput, errors, p99 and availability per window over simulated time",
     "availability": "availability per variant in nines, with the downtime per 30 days",
     "shards": "per shard of a sharder: share of the load against 1/S, p99 of its calls, utilization",
+    "detectors": "per failure detector: mean detection time against false suspicions per hour, a point per variant",
 }
+WITH_COMPONENT = {"shards": "sharder", "detectors": "failure_detector"}  # kinds that pick one component
 
 
 class UsageError(Exception):
@@ -56,9 +60,10 @@ def parse_args(argv):
         if kind == "p99":
             command.add_argument("--scale", choices=("auto", "linear", "log"), default="auto",
                                  help="latency axis (auto: log when p99.9 / p50 spans more than 30x)")
-        if kind == "shards":
+        if kind in WITH_COMPONENT:
+            model = WITH_COMPONENT[kind]
             command.add_argument("--component", metavar="NAME",
-                                 help="the sharder to plot (default: every component whose model is sharder)")
+                                 help=f"the {model} to plot (default: every component whose model is {model})")
     return parser.parse_args(argv)
 
 
@@ -119,7 +124,7 @@ def plot(args):
     # Each kind is the module of the same name; it imports matplotlib, so only now, once the
     # arguments and files are known to be good.
     module = importlib.import_module(args.kind)
-    options = {"component": args.component} if args.kind == "shards" else {}
+    options = {"component": args.component} if args.kind in WITH_COMPONENT else {}
     extracted = [checked(r.path, lambda r=r: module.extract(r, **options)) for r in loaded]
     if not path.parent.is_dir():
         raise UsageError(f"{path}: cannot write (no directory {path.parent})")

@@ -11,7 +11,8 @@ import figure
 from report import ReportError, variants
 
 MAX_BANDS = 8  # state rows shown; more are summarised in the panel's title
-STATE_COLOURS = {"closed": "#2ca02c", "open": "#d62728", "half_open": "#ff9f1c"}
+STATE_COLOURS = {"closed": "#2ca02c", "open": "#d62728", "half_open": "#ff9f1c",
+                 "trusted": "#2ca02c", "suspected": "#d62728", "unmonitored": "#7f7f7f"}
 OTHER_STATE_COLOURS = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 FAULT_COLOURS = {"crash": "#d62728", "pause": "#ff7f0e", "partition": "#9467bd", "degrade": "#8c564b",
                  "clock": "#17becf", "load": "#e377c2"}
@@ -165,11 +166,20 @@ def extract(report):
     return Timeline(report.name, series, _merge(warmup), _faults(first_run, end_s), bands, end_s)
 
 
+def _changes(band):
+    return len({state for _, _, state in band.intervals}) > 1
+
+
 def _some_bands(bands):
-    """At most MAX_BANDS rows, shared fairly between the variants that have states."""
+    """At most MAX_BANDS rows, shared fairly between the variants that have states; within a
+    variant, the state machines that changed state come first (a failure detector's suspected
+    node before the nodes it always trusted), each group in the report's order."""
     variants = list(dict.fromkeys(b.variant for b in bands))
     per_variant = max(1, MAX_BANDS // max(len(variants), 1))
-    chosen = [b for v in variants for b in [b for b in bands if b.variant == v][:per_variant]]
+    chosen = []
+    for v in variants:
+        own = [b for b in bands if b.variant == v]
+        chosen += sorted(own, key=lambda b: not _changes(b))[:per_variant]  # stable
     return chosen[:MAX_BANDS]
 
 

@@ -10,6 +10,7 @@
 #include "models/clients/open_loop_client.hpp"
 #include "models/contention/occ_client.hpp"
 #include "models/contention/occ_store.hpp"
+#include "models/election/failure_detector_monitor.hpp"
 #include "models/election/fenced_store.hpp"
 #include "models/election/lease_owner.hpp"
 #include "models/election/lock_service.hpp"
@@ -39,6 +40,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<LockService>("lock_service"),
       bind_model<LeaseOwner>("lease_owner"),
       bind_model<FencedStore>("fenced_store"),
+      bind_model<FailureDetectorMonitor>("failure_detector"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

@@ -7,10 +7,12 @@ pauses from 57 s to the end of the run. Without a circuit breaker, requests to t
 replica time out after 1 s; with one, they fail fast while the breaker is open.
 
 make_sharded_report() is a sharder in front of 4 shards (one, two or three replicas each), with
-the per-shard figures and per-replica utilization that `plot.py shards` reads.
+the per-shard figures and per-replica utilization that `plot.py shards` reads;
+make_detector_report() a failure detector watching four nodes, with the figures that
+`plot.py detectors` reads.
 
 Run as a script to write one: /usr/bin/python3 tests/analysis/sample_report.py out.report.json
-(or ... out.report.json --sharded for the sharded one)
+(or ... out.report.json --sharded, or --detectors)
 """
 
 import json
@@ -242,9 +244,50 @@ def make_sharded_report(name="hot-shard", seeds=(1, 2), variants=tuple(SHARD_VAR
     return data
 
 
+# A failure detector watching 4 nodes (scenarios/failure-detector-tradeoff.json): per variant, the
+# mean and longest detection time (ms) and the false suspicions per hour of a node's up time.
+DETECTOR_VARIANTS = {  # variant: (mean_detection_ms, max_detection_ms, false_suspicions_per_hour, config)
+    "timeout-500ms": (369.2, 427.3, 70.0, {"detector": "timeout", "timeout": "500ms"}),
+    "timeout-3s": (2869.0, 2927.0, 0.0, {"detector": "timeout", "timeout": "3s"}),
+    "phi-1": (151.2, 209.3, 1099.0, {"detector": "phi", "threshold": 1}),
+    "phi-8": (259.5, 317.6, 31.2, {"detector": "phi", "threshold": 8}),
+}
+
+
+def make_detector_report(name="fd-tradeoff", seeds=(1, 2), variants=tuple(DETECTOR_VARIANTS), detectors=("fd",)):
+    """make_report's report with a failure-detection scenario instead: each of `detectors` (a
+    failure_detector) watches "api" (4 servers); its figures "NAME.mean_detection_ms" etc. come
+    from DETECTOR_VARIANTS (the first variant's for other names), with 95 % intervals of +-20 %
+    (+-5 per hour around 0) when there are several seeds; a second detector's are 10 % larger."""
+    data = make_report(name, seeds, variants)
+    data["scenario"]["description"] = "A crash, GC pauses and WAN jitter against timeouts and phi thresholds."
+    many = len(seeds) > 1
+    for variant in data["variants"]:
+        mean, longest, per_hour, config = DETECTOR_VARIANTS.get(variant["name"],
+                                                                next(iter(DETECTOR_VARIANTS.values())))
+        components = {"api": {"model": "server", "count": 4}}
+        figures, intervals = {}, {}
+        for number, detector in enumerate(detectors):
+            components[detector] = {"model": "failure_detector", "count": 1, "target": "api", "interval": "250ms",
+                                    **config}
+            scale = 1 + 0.1 * number
+            values = {"mean_detection_ms": mean * scale, "max_detection_ms": longest * scale,
+                      "false_suspicions_per_hour": per_hour * scale, "crashes": 3.0, "detections": 3.0,
+                      "false_suspicions": per_hour * scale / 12, "suspected_fraction": 0.005}
+            for figure, value in values.items():
+                figures[f"{detector}.{figure}"] = value
+                spread = max(value * 0.2, 5.0 if figure == "false_suspicions_per_hour" else 0.0)
+                intervals[f"{detector}.{figure}"] = [max(value - spread, 0.0), value + spread] if many else None
+        variant["scenario"].update(components=components)
+        variant["figures"], variant["figures_ci95"] = figures, intervals
+    return data
+
+
 if __name__ == "__main__":
     with open(sys.argv[1], "w") as out:
         if sys.argv[2:] == ["--sharded"]:
             json.dump(make_sharded_report(), out, indent=1)
+        elif sys.argv[2:] == ["--detectors"]:
+            json.dump(make_detector_report(), out, indent=1)
         else:
             json.dump(make_report(*sys.argv[2:3]), out, indent=1)

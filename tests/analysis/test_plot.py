@@ -398,6 +398,21 @@ def test_timeline_averages_seeds_and_skips_nulls(tmp_path):
     assert result.bands[0].intervals[-1] == (58.4, 60.0, "open")
 
 
+def test_timeline_shows_the_state_machines_that_changed_first():
+    import timeline
+
+    def band(variant, where, *states):
+        return timeline.Band(variant, "fd", where, [(i, i + 1.0, s) for i, s in enumerate(states)])
+
+    bands = [band("a", "api[0]", "trusted"), band("a", "api[1]", "trusted", "suspected"),
+             band("a", "api[2]", "trusted", "suspected", "trusted"), band("b", "api[0]", "trusted")]
+    chosen = timeline._some_bands(bands * 3)  # 2 variants: 4 rows each; changed ones in order
+    assert [(b.variant, b.what) for b in chosen] == [
+        ("a", "api[1]"), ("a", "api[2]"), ("a", "api[1]"), ("a", "api[2]"),
+        ("b", "api[0]"), ("b", "api[0]"), ("b", "api[0]")]
+    assert timeline.STATE_COLOURS["suspected"] == timeline.STATE_COLOURS["open"]
+
+
 def test_report_stem():
     import report
 
