@@ -358,3 +358,26 @@ def test_report_without_what_the_plot_needs(capsys, tmp_path, edit, fragment):
     path = sharded(tmp_path, edit)
     assert_bad_input(run_plot_here(capsys, "shards", path, "-o", tmp_path / "o.png"), f"{path}: {fragment}")
     assert not (tmp_path / "o.png").exists()
+
+
+# --- a report of the real simulator -------------------------------------------------------------
+
+
+def test_the_hot_shard_scenario_of_the_real_simulator(tmp_path):
+    """dsim's own sharder figures and per-replica utilization read as the plot expects: the
+    shares add up to 1, the hot-shard-replicated variant's shard 3 has two replicas whose mean
+    utilization is half its load's, and the figure is drawn."""
+    from conftest import REPO, run_dsim
+
+    path = run_dsim(REPO / "scenarios" / "hot-shard.json", tmp_path / "out", "--seeds", "1",
+                    "--variant", "one-replica", "--variant", "hot-shard-replicated")
+    result = table(path)
+    one, split = row(result, "one-replica"), row(result, "hot-shard-replicated")
+    assert sum(s.share for s in one.shards) == pytest.approx(1)
+    assert [s.replicas for s in split.shards] == [1, 1, 1, 2]
+    assert one.shards[3].share == max(s.share for s in one.shards)  # key 0's shard
+    # The same calls spread over two replicas: each at about half of the one replica's load.
+    assert split.shards[3].utilization == pytest.approx(one.shards[3].utilization / 2, rel=0.1)
+    expected = tmp_path / "shards.png"
+    assert_ok(run_plot("shards", path, "-o", expected), expected)
+    assert_image(expected, "png")
