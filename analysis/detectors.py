@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass
 
 import figure
-from report import ReportError, variants
+from report import by_component
 
 PLOT = "detectors"
 MODEL = "failure_detector"
@@ -42,44 +42,12 @@ class Table:
     absent: list
 
 
-def _components(variant):
-    scenario = variant.child("scenario", nullable=True, optional=True)
-    return scenario.child("components", nullable=True, optional=True) if scenario is not None else None
-
-
-def _model(components, name):
-    return components.child(name).string("model", optional=True)
-
-
 def extract(report, component=None):
     """Every failure detector's point in every variant (only `component` when given), as a Table.
     Raises ReportError when the report has no failure_detector, `component` is none of them, or a
     figure the plot needs is missing or of the wrong type."""
-    checked = [(name, variant, _components(variant)) for name, variant in variants(report, PLOT)]
-    detectors, models = [], {}
-    for _, _, components in checked:
-        for name in components.obj if components is not None else ():
-            model = _model(components, name)
-            models.setdefault(name, model)
-            if model == MODEL and name not in detectors:
-                detectors.append(name)
-    if not detectors:
-        raise ReportError(f'no failure detector component (the {PLOT} plot needs a component whose model is '
-                          f'"{MODEL}" in /variants/*/scenario/components)')
-    if component is not None:
-        if component not in detectors:
-            what = (f'"{component}" is a {models[component]}, not a failure detector' if models.get(component)
-                    else f'no failure detector "{component}"')
-            raise ReportError(f"--component: {what} (the failure detectors: {', '.join(detectors)})")
-        detectors = [component]
-    points, absent = [], []
-    for name, variant, components in checked:
-        for detector in detectors:
-            if components is None or detector not in components.obj or _model(components, detector) != MODEL:
-                absent.append((name, detector))
-                continue
-            points.append(_point(name, variant, detector))
-    return Table(points, absent)
+    return Table(*by_component(report, PLOT, MODEL, "failure detector", component,
+                               lambda name, variant, _, detector: _point(name, variant, detector)))
 
 
 def _point(name, variant, detector):
@@ -131,7 +99,7 @@ def draw(groups, labels, seeds):
                 fontsize=11, color="0.4")
     ax.set_xlabel("false suspicions per hour of a watched node's up time")
     ax.set_ylabel("mean detection time (ms)")
-    ax.set_title(_title(labels, seeds))
+    ax.set_title(figure.title("Failure detection: detection time against false suspicions", labels, seeds))
     note = _note(groups, labels, undetected, shown)
     if note:
         fig.supxlabel(note, fontsize=10)
@@ -188,16 +156,6 @@ def _y_axis(ax, values):
         ax.set_ylim(min(positive) / 1.5, max(positive) * 1.5)
     else:
         ax.set_ylim(0, max(values, default=1.0) * 1.2 or 1.0)
-
-
-def _title(labels, seeds):
-    known = [s for s in seeds if s is not None]
-    runs = ""
-    if known:
-        low, high = min(known), max(known)
-        runs = f" ({low} seed{'s' if high != 1 else ''})" if low == high else f" ({low}-{high} seeds)"
-    title = "Failure detection: detection time against false suspicions"
-    return f"{title}: {labels[0]}{runs}" if len(labels) == 1 else f"{title}{runs}"
 
 
 def _note(groups, labels, undetected, shown):

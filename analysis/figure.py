@@ -67,6 +67,17 @@ def save(fig, path, fmt):
         plt.close(fig)
 
 
+def title(what, labels, seeds):
+    """A figure's title: `what`, the report's label when there is one report, and the seeds:
+    "Latency ...: mm1 (2 seeds)" or "... (1-3 seeds)" when the reports differ."""
+    known = [s for s in seeds if s is not None]
+    runs = ""
+    if known:
+        low, high = min(known), max(known)
+        runs = f" ({low} seed{'s' if high != 1 else ''})" if low == high else f" ({low}-{high} seeds)"
+    return f"{what}: {labels[0]}{runs}" if len(labels) == 1 else f"{what}{runs}"
+
+
 def format_ms(value):
     """A latency for a label: 3 significant digits, at least the whole milliseconds."""
     if value >= 100:

@@ -90,7 +90,7 @@ def draw(groups, labels, seeds, scale="auto"):
         ax.set_ylim(bottom=0)
     ax.margins(y=0.12)
     bars.label_groups(ax, centres, separators, labels)
-    fig.suptitle(_title(labels, seeds))
+    fig.suptitle(figure.title("Latency of successful requests by variant", labels, seeds))
     # Above the axes, where it cannot hide a marker.
     ax.legend(handles=_legend_handles(shown), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4,
               frameon=False)
@@ -131,14 +131,4 @@ def _legend_handles(shown):
         handles.append(Line2D([], [], linestyle="none", marker="D", markersize=7, color="black", label="p99.9"))
     return handles
 
-
-def _title(labels, seeds):
-    known = [s for s in seeds if s is not None]
-    runs = ""
-    if known:
-        low, high = min(known), max(known)
-        runs = f" ({low} seed{'s' if high != 1 else ''})" if low == high else f" ({low}-{high} seeds)"
-    if len(labels) == 1:
-        return f"Latency of successful requests by variant: {labels[0]}{runs}"
-    return f"Latency of successful requests by variant{runs}"
 

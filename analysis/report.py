@@ -208,3 +208,49 @@ def variants(report, plot):
         (report.variant_name(index), Need(variant, f"/variants/{index}", plot))
         for index, variant in enumerate(report.variants)
     ]
+
+
+def _components(variant):
+    """A variant's effective components (a Need), or None when the report does not say."""
+    scenario = variant.child("scenario", nullable=True, optional=True)
+    if scenario is None:
+        return None
+    return scenario.child("components", nullable=True, optional=True)
+
+
+def model_of(components, name):
+    """The model of component `name` of a components Need (None when the report does not say)."""
+    return components.child(name).string("model", optional=True)
+
+
+def by_component(report, plot, model, kind, component, build):
+    """build(variant name, variant Need, components Need, component name) for every component
+    whose model is `model` (only `component` when given) in every variant; returns (the built
+    items, the (variant, component) pairs where the component is absent). `kind` names such a
+    component in messages ("sharder"). Raises ReportError when the report has none, or when
+    `component` is not one of them."""
+    checked = [(name, variant, _components(variant)) for name, variant in variants(report, plot)]
+    chosen, models = [], {}
+    for _, _, components in checked:
+        for name in components.obj if components is not None else ():
+            found = model_of(components, name)
+            models.setdefault(name, found)
+            if found == model and name not in chosen:
+                chosen.append(name)
+    if not chosen:
+        raise ReportError(f'no {kind} component (the {plot} plot needs a {kind} component: one whose model is '
+                          f'"{model}" in /variants/*/scenario/components)')
+    if component is not None:
+        if component not in chosen:
+            what = (f'"{component}" is a {models[component]}, not a {kind}' if models.get(component)
+                    else f'no {kind} "{component}"')
+            raise ReportError(f"--component: {what} (the {kind}s: {', '.join(chosen)})")
+        chosen = [component]
+    items, absent = [], []
+    for name, variant, components in checked:
+        for one in chosen:
+            if components is None or one not in components.obj or model_of(components, one) != model:
+                absent.append((name, one))
+                continue
+            items.append(build(name, variant, components, one))
+    return items, absent

@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass
 
 import figure
-from report import ReportError, describe, variants
+from report import ReportError, by_component, describe, model_of
 
 PLOT = "shards"
 MODEL = "sharder"
@@ -63,47 +63,11 @@ class Table:
     absent: list
 
 
-def _components(variant):
-    """A variant's effective components (a Need), or None when the report does not say."""
-    scenario = variant.child("scenario", nullable=True, optional=True)
-    if scenario is None:
-        return None
-    return scenario.child("components", nullable=True, optional=True)
-
-
-def _model(components, name):
-    return components.child(name).string("model", optional=True)
-
-
 def extract(report, component=None):
     """The per-shard table of every sharder of a report (only `component` when given), as a Table.
     Raises ReportError when the report has no sharder, `component` is none of its sharders, or a
     figure the plot needs is missing or of the wrong type."""
-    checked = [(name, variant, _components(variant)) for name, variant in variants(report, PLOT)]
-    sharders, models = [], {}
-    for _, _, components in checked:
-        for name in components.obj if components is not None else ():
-            model = _model(components, name)
-            models.setdefault(name, model)
-            if model == MODEL and name not in sharders:
-                sharders.append(name)
-    if not sharders:
-        raise ReportError(f'no sharder component (the {PLOT} plot needs a sharder component: one whose model is '
-                          f'"{MODEL}" in /variants/*/scenario/components)')
-    if component is not None:
-        if component not in sharders:
-            what = (f'"{component}" is a {models[component]}, not a sharder' if models.get(component)
-                    else f'no sharder "{component}"')
-            raise ReportError(f"--component: {what} (the sharders: {', '.join(sharders)})")
-        sharders = [component]
-    rows, absent = [], []
-    for name, variant, components in checked:
-        for sharder in sharders:
-            if components is None or sharder not in components.obj or _model(components, sharder) != MODEL:
-                absent.append((name, sharder))
-                continue
-            rows.append(_sharding(name, variant, components, sharder))
-    return Table(rows, absent)
+    return Table(*by_component(report, PLOT, MODEL, "sharder", component, _sharding))
 
 
 def _shard_count(figures, sharder):
@@ -155,14 +119,9 @@ def _sharding(name, variant, components, sharder):
     imbalance = figures.number(f"{sharder}.imbalance", nullable=True, optional=True)
     if imbalance is None and shares and sum(shares) > 0:
         imbalance = max(shares) / (sum(shares) / len(shards))
-    no_utilization = _utilization(variant, target, shards, _target_model(components, target))
+    target_model = model_of(components, target) if target in components.obj else None
+    no_utilization = _utilization(variant, target, shards, target_model)
     return Sharding(name, sharder, target, imbalance, max_share, shards, no_utilization)
-
-
-def _target_model(components, target):
-    if target in components.obj:
-        return _model(components, target)
-    return None
 
 
 def _nodes(per_replica, target):
@@ -249,7 +208,7 @@ def draw(groups, labels, seeds):
         panels.append(axes)
     _share_limits([p[0] for p in panels], [r for _, r in rows])
     _latency_limits([p[1] for p in panels], [r for _, r in rows], log)
-    fig.suptitle(_title(labels, seeds))
+    fig.suptitle(figure.title("Load, latency and utilization per shard", labels, seeds))
     fig.supxlabel(_note(groups, labels, rows, utilization, shown), fontsize=10)
     return fig
 
@@ -404,17 +363,6 @@ def _row_title(row, report_label, several_sharders):
     if several_sharders:
         title += f" (sharder {row.sharder})"
     return f"{report_label} / {title}" if report_label else title
-
-
-def _title(labels, seeds):
-    known = [s for s in seeds if s is not None]
-    runs = ""
-    if known:
-        low, high = min(known), max(known)
-        runs = f" ({low} seed{'s' if high != 1 else ''})" if low == high else f" ({low}-{high} seeds)"
-    if len(labels) == 1:
-        return f"Load, latency and utilization per shard: {labels[0]}{runs}"
-    return f"Load, latency and utilization per shard{runs}"
 
 
 def _note(groups, labels, rows, utilization, shown):

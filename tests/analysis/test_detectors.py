@@ -154,7 +154,7 @@ def test_close_values_keep_linear_axes(tmp_path):
 def test_a_report_without_a_failure_detector(sample_report_path):
     done = run_plot("detectors", sample_report_path)
     assert_bad_input(done, f"plot.py: {sample_report_path}: no failure detector component",
-                     "the detectors plot needs a component whose model is")
+                     "the detectors plot needs a failure detector component: one whose model is")
 
 
 @pytest.mark.parametrize("name, fragment", [
