@@ -14,12 +14,12 @@ ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::No
       caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
       think_rng_(node.stream("think")),
       key_rng_(node.stream("keys")),
-      key_picker_(config.key_popularity, config.keys, config.zipf_s, config.hot_keys),
+      key_picker_(config.mix.picker()),
       operation_rng_(node.stream("operations")),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.users >= 1, "at least one user");
-  DSIM_ASSERT(config.keys >= 1, "at least one key");
+  DSIM_ASSERT(config.mix.keys >= 1, "at least one key");
 }
 
 std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& config,
@@ -33,7 +33,7 @@ std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& conf
 }
 
 std::vector<ConfigProblem> ClosedLoopClient::check(const Config& c) {
-  return KeyPicker::check(c.key_popularity, c.keys, c.hot_keys);
+  return c.mix.check();
 }
 
 FigureDocs ClosedLoopClient::figure_docs() {
@@ -59,13 +59,13 @@ void ClosedLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
   const sim::Time now = node.true_now();
   // Uniform keys are key_rng_.below(keys), as before the other popularities existed.
   const std::uint64_t key = key_picker_.pick(key_rng_);
-  const bool write =
-      config_.write_fraction.value > 0 && operation_rng_.bernoulli(config_.write_fraction.value);
+  const std::uint8_t operation = config_.mix.operation(operation_rng_);
+  const bool write = operation == kOpWrite;
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;
     if (write) ++writes_sent_;
   }
-  caller_.start(node, key, tag.value, Caller::kAnyShard, write ? kOpWrite : kOpRead);
+  caller_.start(node, key, tag.value, Caller::kAnyShard, operation);
 }
 
 void ClosedLoopClient::on_call_done(sim::Node& node, const CallResult& result) {

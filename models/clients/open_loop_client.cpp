@@ -19,12 +19,12 @@ OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& no
       caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
       arrivals_(config.arrivals, node.stream("arrivals")),
       key_rng_(node.stream("keys")),
-      key_picker_(config.key_popularity, config.keys, config.zipf_s, config.hot_keys),
+      key_picker_(config.mix.picker()),
       operation_rng_(node.stream("operations")),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.rate.per_second >= 0, "a rate cannot be negative");
-  DSIM_ASSERT(config.keys >= 1, "at least one key");
+  DSIM_ASSERT(config.mix.keys >= 1, "at least one key");
   DSIM_ASSERT(std::is_sorted(config.schedule.begin(), config.schedule.end(),
                              [](const RateStep& a, const RateStep& b) { return a.at < b.at; }),
               "rate steps in time order");
@@ -41,7 +41,7 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
 }
 
 std::vector<ConfigProblem> OpenLoopClient::check(const Config& c) {
-  std::vector<ConfigProblem> problems = KeyPicker::check(c.key_popularity, c.keys, c.hot_keys);
+  std::vector<ConfigProblem> problems = c.mix.check();
   for (std::size_t i = 1; i < c.schedule.size(); ++i)
     if (c.schedule[i].at < c.schedule[i - 1].at)
       problems.push_back(
@@ -117,9 +117,9 @@ void OpenLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
 void OpenLoopClient::send_request(sim::Node& node) {
   const sim::Time now = node.true_now();
   const auto key = key_picker_.pick(key_rng_);
-  const bool write =
-      config_.write_fraction.value > 0 && operation_rng_.bernoulli(config_.write_fraction.value);
-  caller_.start(node, key, 0, Caller::kAnyShard, write ? kOpWrite : kOpRead);
+  const std::uint8_t operation = config_.mix.operation(operation_rng_);
+  const bool write = operation == kOpWrite;
+  caller_.start(node, key, 0, Caller::kAnyShard, operation);
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;
     if (write) ++writes_sent_;

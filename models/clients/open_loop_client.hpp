@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "models/clients/request_mix.hpp"
 #include "models/shared/arrival_process.hpp"
 #include "models/shared/caller.hpp"
 #include "models/shared/model.hpp"
@@ -63,11 +64,7 @@ struct OpenLoopClientConfig {
   ArrivalKind arrivals = ArrivalKind::Poisson;
   std::vector<RateStep> schedule;
   CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
-  std::int64_t keys = 1000;
-  KeyPopularity key_popularity = KeyPopularity::Uniform;
-  double zipf_s = 1.0;
-  std::vector<HotKey> hot_keys;
-  Probability write_fraction{0};
+  RequestMix mix;     // keys, key_popularity, zipf_s, hot_keys, write_fraction
   std::string group;
 
   template <class V>
@@ -77,18 +74,7 @@ struct OpenLoopClientConfig {
     v.list("schedule", schedule,
            "rate changes over the run, in time order (may be empty); a spike multiplies them");
     call.describe(v);
-    v.field("keys", keys, "distinct request keys, 0 .. keys - 1 (zipf: at most 1e7)",
-            Limits{1, 1e18});
-    v.field("key_popularity", key_popularity, "how request keys are drawn", kKeyPopularityChoices);
-    v.field("zipf_s", zipf_s, "Zipf exponent s: key r - 1 has weight 1 / r^s (zipf only)",
-            Limits{0, 100});
-    v.list("hot_keys", hot_keys,
-           "the named keys of key_popularity hot_keys (required by it, refused otherwise): "
-           "distinct keys below `keys`, shares in (0, 1] adding up to at most 1 (below 1: the "
-           "rest is spread uniformly over the other keys)");
-    v.field("write_fraction", write_fraction,
-            "share of the requests that are writes (a cache passes them to its store and drops "
-            "the key), idempotent unless `idempotent` is false; the others are reads");
+    mix.describe(v);
     v.field("group", group,
             "the group its requests are reported under (a row of the table per group); empty: "
             "the component's name. Client components with the same group are pooled");

@@ -339,8 +339,8 @@ TEST_CASE(
   client.rate.per_second = 1000;
   client.call.target.name = "cache";
   client.call.timeout = 20_ms;
-  client.keys = 200;
-  client.key_popularity = models::KeyPopularity::Zipf;
+  client.mix.keys = 200;
+  client.mix.key_popularity = models::KeyPopularity::Zipf;
   const auto clients = h.build<models::OpenLoopClient>("client", 2, client);
   h.cluster.start();
   // Warm-up at twice the load, so that every table (waiting requests, fetches, the clients' calls)

@@ -128,10 +128,10 @@ TEST_CASE("cache: hot-key clients with writes allocate nothing per request in st
   client.rate.per_second = 1000;
   client.call.target.name = "cache";
   client.call.timeout = 20_ms;
-  client.keys = 200;
-  client.key_popularity = models::KeyPopularity::HotKeys;
-  client.hot_keys = {{5, 0.3}, {150, 0.1}};
-  client.write_fraction.value = 0.1;
+  client.mix.keys = 200;
+  client.mix.key_popularity = models::KeyPopularity::HotKeys;
+  client.mix.hot_keys = {{5, 0.3}, {150, 0.1}};
+  client.mix.write_fraction.value = 0.1;
   const auto clients = h.build<models::OpenLoopClient>("client", 2, client);
   h.cluster.start();
   // Warm-up at twice the load, so that the tables have grown beyond the measured peak.

@@ -179,7 +179,7 @@ TEST_CASE("open loop: a crash stops arrivals and abandons requests; restart resu
 
 TEST_CASE("open loop: keys are drawn uniformly from 0 to keys - 1") {
   auto config = open_loop(1000, models::ArrivalKind::Poisson);
-  config.keys = 5;
+  config.mix.keys = 5;
   OpenBench b(config, at_ms(1000));
   b.h.run();
   std::set<std::uint64_t> keys;

@@ -64,7 +64,7 @@ Run run(Config config, std::int64_t ms, std::uint64_t seed = 7) {
 models::OpenLoopClientConfig open_loop(double write_fraction) {
   models::OpenLoopClientConfig c;
   c.rate.per_second = 2000;
-  c.write_fraction.value = write_fraction;
+  c.mix.write_fraction.value = write_fraction;
   return c;
 }
 
@@ -90,7 +90,7 @@ TEST_CASE("closed loop: a write_fraction of the requests are writes, within bino
   models::ClosedLoopClientConfig config;
   config.users = 10;
   config.think_time = Distribution::constant(1e6);
-  config.write_fraction.value = 0.3;
+  config.mix.write_fraction.value = 0.3;
   const Run r = run<models::ClosedLoopClient>(config, 2'000);
   const double n = static_cast<double>(r.requests.size());
   REQUIRE(n > 19'000);

@@ -214,8 +214,8 @@ TEST_CASE("clients draw their keys from the stream \"keys\" through the configur
   }
   SECTION("open loop, zipf") {
     auto config = open_loop();
-    config.key_popularity = KeyPopularity::Zipf;
-    config.zipf_s = 0.9;
+    config.mix.key_popularity = KeyPopularity::Zipf;
+    config.mix.zipf_s = 0.9;
     auto [keys, stream] = client_keys<models::OpenLoopClient>(config);
     const models::ZipfSampler zipf(1000, 0.9);
     for (const std::uint64_t key : keys) REQUIRE(key == zipf.sample(stream));
@@ -224,13 +224,13 @@ TEST_CASE("clients draw their keys from the stream \"keys\" through the configur
     const std::vector<HotKey> hot{{7, 0.25}, {3, 0.5}};
     const HotKeySampler sampler(20, hot);
     auto open = open_loop();
-    open.keys = 20;
-    open.key_popularity = KeyPopularity::HotKeys;
-    open.hot_keys = hot;
+    open.mix.keys = 20;
+    open.mix.key_popularity = KeyPopularity::HotKeys;
+    open.mix.hot_keys = hot;
     auto closed = closed_loop();
-    closed.keys = 20;
-    closed.key_popularity = KeyPopularity::HotKeys;
-    closed.hot_keys = hot;
+    closed.mix.keys = 20;
+    closed.mix.key_popularity = KeyPopularity::HotKeys;
+    closed.mix.hot_keys = hot;
     auto [open_keys, open_stream] = client_keys<models::OpenLoopClient>(open);
     for (const std::uint64_t key : open_keys) REQUIRE(key == sampler.sample(open_stream));
     auto [closed_keys, closed_stream] = client_keys<models::ClosedLoopClient>(closed);

@@ -69,7 +69,7 @@ TEST_CASE("cache: the hit ratio of a TTL cache matches lambda T / (1 + lambda T 
     client.rate.per_second = c.rate;
     client.call.target.name = "cache";
     client.call.timeout = Duration::zero();
-    client.keys = c.keys;
+    client.mix.keys = c.keys;
     h.build<models::OpenLoopClient>("client", 1, client);
     h.run();
 
