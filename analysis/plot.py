@@ -9,6 +9,7 @@
                                                            per shard: load share, p99, utilization
   plot.py detectors REPORT.json [...] [--component NAME] [-o out.png]
                                                            detection time vs false suspicions/h
+  plot.py ownership REPORT.json [--seed N] [-o out.png]    who believes it owns or leads, per node
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -35,8 +36,10 @@ KINDS = {
     "availability": "availability per variant in nines, with the downtime per 30 days",
     "shards": "per shard of a sharder: share of the load against 1/S, p99 of its calls, utilization",
     "detectors": "per failure detector: mean detection time against false suspicions per hour, a point per variant",
+    "ownership": "who believes it owns or leads, one row per node, one seed: overlaps (two owners) and no owner marked",
 }
 WITH_COMPONENT = {"shards": "sharder", "detectors": "failure_detector"}  # kinds that pick one component
+ONE_REPORT = ("timeline", "ownership")  # kinds that plot a single report
 
 
 class UsageError(Exception):
@@ -49,7 +52,7 @@ def parse_args(argv):
     for kind, help_text in KINDS.items():
         # argparse %-formats help strings (not descriptions): "95 %" must be "95 %%" there.
         command = commands.add_parser(kind, help=help_text.replace("%", "%%"), description=help_text)
-        if kind == "timeline":
+        if kind in ONE_REPORT:
             command.add_argument("reports", nargs=1, metavar="REPORT.json")
         else:
             command.add_argument("reports", nargs="+", metavar="REPORT.json")
@@ -64,6 +67,9 @@ def parse_args(argv):
             model = WITH_COMPONENT[kind]
             command.add_argument("--component", metavar="NAME",
                                  help=f"the {model} to plot (default: every component whose model is {model})")
+        if kind == "ownership":
+            command.add_argument("--seed", type=int, metavar="N",
+                                 help="the seed whose runs to plot (default: the first)")
     return parser.parse_args(argv)
 
 
@@ -125,10 +131,12 @@ def plot(args):
     # arguments and files are known to be good.
     module = importlib.import_module(args.kind)
     options = {"component": args.component} if args.kind in WITH_COMPONENT else {}
+    if args.kind == "ownership":
+        options = {"seed": args.seed}
     extracted = [checked(r.path, lambda r=r: module.extract(r, **options)) for r in loaded]
     if not path.parent.is_dir():
         raise UsageError(f"{path}: cannot write (no directory {path.parent})")
-    if args.kind == "timeline":
+    if args.kind in ONE_REPORT:
         fig = module.draw(extracted[0])
     else:
         seeds = [r.seeds() for r in loaded]

@@ -9,10 +9,11 @@ replica time out after 1 s; with one, they fail fast while the breaker is open.
 make_sharded_report() is a sharder in front of 4 shards (one, two or three replicas each), with
 the per-shard figures and per-replica utilization that `plot.py shards` reads;
 make_detector_report() a failure detector watching four nodes, with the figures that
-`plot.py detectors` reads.
+`plot.py detectors` reads; make_ownership_report() three lease owners (or Raft nodes) whose
+state timelines say who believed it owned, and when, as `plot.py ownership` reads them.
 
 Run as a script to write one: /usr/bin/python3 tests/analysis/sample_report.py out.report.json
-(or ... out.report.json --sharded, or --detectors)
+(or ... out.report.json --sharded, --detectors, --ownership or --leader)
 """
 
 import json
@@ -283,11 +284,109 @@ def make_detector_report(name="fd-tradeoff", seeds=(1, 2), variants=tuple(DETECT
     return data
 
 
+# Nodes competing for one key of a lock service (scenarios/lease-clock-drift.json): 40 s runs with
+# a 5 s warm-up. Per variant, the periods (start_s, end_s) in which node i believes it owns, by
+# seed; every other moment it is seeking (or, as Raft nodes, a follower).
+OWNERSHIP_DURATION_S = 40.0
+OWNERSHIP_WARMUP_S = 5.0
+OWNERSHIP_VARIANTS = {
+    # owners[0] pauses from 20 s to 28 s and still believes it owns until it resumes; owners[1]
+    # took over at 24.2 s (0.1 s earlier per seed after the first): 3.8 s with two owners in
+    # seed 1, 3.9 s in seed 2. owners[1] steps down at 31 s, owners[2] owns from 32.5 s: 1.5 s
+    # with no owner after the warm-up (and the first 5 ms of the run, in the warm-up).
+    "pause": lambda seed: {0: [(0.005, 28.0)], 1: [(24.2 - 0.1 * (seed - 1), 31.0)], 2: [(32.5, 40.0)]},
+    # A safety margin: owners[0] gives up at 24.7 s, owners[1] owns from 25 s: no overlap, 0.3 s
+    # with no owner after the warm-up.
+    "drift-margin": lambda seed: {0: [(0.005, 24.7)], 1: [(25.0, 40.0)]},
+}
+OWNERSHIP_FAULTS = {  # "{c}": the nodes' component
+    "pause": [{"kind": "pause", "target": "{c}[0]", "detail": "", "start_s": 20.0, "end_s": 28.0}],
+    "drift-margin": [
+        {"kind": "clock_drift", "target": "{c}[0]", "detail": "-50000 ppm", "start_s": 0.0, "end_s": None},
+        {"kind": "partition", "target": "{{{c}[0]}} | {{lock}}", "detail": "", "start_s": 20.0, "end_s": 30.0}],
+}
+CANDIDATE_S = 0.15  # a Raft node is a candidate for this long before it leads
+
+
+def ownership_timeline(periods, end_s, owning="owner", idle="seeking", candidate=None):
+    """The intervals of one node's state timeline over [0, end_s]: `owning` in the periods, `idle`
+    between them, with `candidate` for CANDIDATE_S before each period when given."""
+    intervals, now = [], 0.0
+    for start, end in periods:
+        before = max(now, start - CANDIDATE_S) if candidate else start
+        if before > now:
+            intervals.append((now, before, idle))
+        if candidate and start > before:
+            intervals.append((before, start, candidate))
+        intervals.append((start, end, owning))
+        now = end
+    if end_s > now:
+        intervals.append((now, end_s, idle))
+    return [{"start_s": s, "end_s": e, "state": state} for s, e, state in intervals]
+
+
+def make_ownership_report(name="lease-demo", seeds=(1, 2), variants=tuple(OWNERSHIP_VARIANTS), nodes=3,
+                          leader=False):
+    """make_report's report with an ownership scenario instead: `nodes` lease owners ("owners",
+    model lease_owner, timelines "ownership": seeking / owner) or, with leader, Raft nodes ("raft",
+    timelines "role": follower / candidate / leader), owning as OWNERSHIP_VARIANTS says (the
+    first variant's periods for other names; nodes past the third never own). The states are
+    listed sorted by node name as text ("owners[10]" before "owners[2]"). Each variant has
+    duration_s, warmup_s and the figures "owners.overlap_s" and "owners.unowned_s" (means over
+    the seeds, after the warm-up)."""
+    data = make_report(name, seeds, variants)
+    data["scenario"]["description"] = "Three nodes compete for a lease; a pause gives two owners."
+    component, timeline = ("raft", "role") if leader else ("owners", "ownership")
+    states = ("leader", "follower", "candidate") if leader else ("owner", "seeking", None)
+    for variant in data["variants"]:
+        periods_of = OWNERSHIP_VARIANTS.get(variant["name"], next(iter(OWNERSHIP_VARIANTS.values())))
+        model = "raft" if leader else "lease_owner"
+        variant.update(duration_s=OWNERSHIP_DURATION_S, warmup_s=OWNERSHIP_WARMUP_S, window_s=1.0)
+        variant["scenario"].update(components={"lock": {"model": "lock_service", "count": 1},
+                                               component: {"model": model, "count": nodes}})
+        overlap, unowned = [], []
+        for run in variant["runs"]:
+            periods = periods_of(run["seed"])
+            run["simulated_s"] = OWNERSHIP_DURATION_S
+            run["faults"] = [dict(fault, target=fault["target"].format(c=component))
+                             for fault in OWNERSHIP_FAULTS.get(variant["name"], OWNERSHIP_FAULTS["pause"])]
+            names = sorted((f"{component}[{i}]", i) for i in range(nodes))
+            run["states"] = [
+                {"component": component, "node": node, "name": timeline,
+                 "intervals": ownership_timeline(periods.get(i, []), OWNERSHIP_DURATION_S, *states)}
+                for node, i in names]
+            overlap.append(_measured(_overlap(periods.values())))
+            unowned.append(_measured(_gaps(periods.values())))
+        variant["figures"] = {f"{component}.overlap_s": sum(overlap) / len(overlap),
+                              f"{component}.unowned_s": sum(unowned) / len(unowned)}
+    return data
+
+
+def _overlap(periods):
+    """Where two or more of the periods (lists of (start, end)) overlap: by brute force over the
+    instants where any begins or ends (the plot's own computation is a sweep)."""
+    flat = [p for node in periods for p in node]
+    cuts = sorted({t for p in flat for t in p})
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if sum(s <= a and b <= e for s, e in flat) >= 2]
+
+
+def _gaps(periods):
+    flat = [p for node in periods for p in node]
+    cuts = sorted({0.0, OWNERSHIP_DURATION_S} | {t for p in flat for t in p})
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if not any(s <= a and b <= e for s, e in flat)]
+
+
+def _measured(intervals):
+    return sum(max(0.0, e - max(s, OWNERSHIP_WARMUP_S)) for s, e in intervals)
+
+
 if __name__ == "__main__":
     with open(sys.argv[1], "w") as out:
         if sys.argv[2:] == ["--sharded"]:
             json.dump(make_sharded_report(), out, indent=1)
         elif sys.argv[2:] == ["--detectors"]:
             json.dump(make_detector_report(), out, indent=1)
+        elif sys.argv[2:] in (["--ownership"], ["--leader"]):
+            json.dump(make_ownership_report(leader=sys.argv[2] == "--leader"), out, indent=1)
         else:
             json.dump(make_report(*sys.argv[2:3]), out, indent=1)
