@@ -10,6 +10,8 @@
 #include "models/clients/open_loop_client.hpp"
 #include "models/contention/occ_client.hpp"
 #include "models/contention/occ_store.hpp"
+#include "models/election/leader_crasher.hpp"
+#include "models/election/raft_node.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
@@ -33,6 +35,8 @@ std::vector<ModelBinding> all_models() {
       bind_model<FaultProxy>("fault_proxy"),
       bind_model<ScatterGather>("scatter_gather"),
       bind_model<Sharder>("sharder"),
+      bind_model<RaftNode>("raft_node"),
+      bind_model<LeaderCrasher>("leader_crasher"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

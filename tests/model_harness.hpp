@@ -1,5 +1,6 @@
 // A small test bench for models, built directly on the kernel (no scenario file): a simulator,
-// a cluster with the default (zero-latency) network, a fault injector and a request recorder;
+// a cluster with the default (zero-latency) network, a fault injector, a request recorder and
+// the run's invariant checks;
 // components are groups of nodes named "<component>-<i>", each running one model instance built
 // by the model's own make() with a BuildContext, as the scenario loader does.
 #pragma once
@@ -51,11 +52,13 @@ class ModelHarness {
                              .nodes = components_.at(name),
                              .warmup_end = warmup_end_,
                              .end = end_,
-                             .resolve = [this](const models::ComponentRef& ref) {
-                               const auto it = components_.find(ref.name);
-                               return it == components_.end() ? std::vector<sim::NodeId>{}
-                                                              : it->second;
-                             }};
+                             .resolve =
+                                 [this](const models::ComponentRef& ref) {
+                                   const auto it = components_.find(ref.name);
+                                   return it == components_.end() ? std::vector<sim::NodeId>{}
+                                                                  : it->second;
+                                 },
+                             .invariants = &invariants};
     std::vector<M*> built;
     for (std::size_t replica = 0; replica < count; ++replica) {
       std::unique_ptr<models::Model> model = M::make(config, ctx, replica);
@@ -88,6 +91,7 @@ class ModelHarness {
     sim.run_until(end_);
   }
 
+  models::Invariants invariants;  // before the cluster: it outlives the models that report
   sim::Simulator sim;
   sim::Cluster cluster;
   sim::FaultInjector faults;

@@ -14,7 +14,9 @@
 //   occ    -- OccRequest -> RpcResponse: versioned reads and conditional writes
 //             (optimistic concurrency);
 //   cancel -- RpcStarted from a server that begins a tied copy, RpcCancel to the server of the
-//             other copy (tied requests, models/resilience/hedging.hpp).
+//             other copy (tied requests, models/resilience/hedging.hpp);
+//   raft   -- RequestVote and AppendEntries among the members of one raft group
+//             (models/election/raft_election.hpp); a harness that watches a group declares it.
 // A new family adds its protocol here (one enumerator, one name) and declares it.
 #pragma once
 
@@ -27,10 +29,10 @@
 
 namespace models {
 
-enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, kCount };
+enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, Raft, kCount };
 
 inline constexpr std::array<const char*, static_cast<std::size_t>(Protocol::kCount)> kProtocolNames{
-    "rpc", "health", "occ", "cancel"};
+    "rpc", "health", "occ", "cancel", "raft"};
 
 inline const char* to_string(Protocol p) {
   return kProtocolNames[static_cast<std::size_t>(p)];
