@@ -7,6 +7,9 @@
   plot.py availability REPORT.json [...] [-o out.png]       availability in nines, downtime/30 days
   plot.py shards REPORT.json [...] [--component NAME] [-o out.png]
                                                            per shard: load share, p99, utilization
+  plot.py downtime REPORT.json [...] [--component NAME] [-o out.png]
+                                                           time without a leader after a leader
+                                                           crash, CDF over a leader crasher's trials
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -32,7 +35,11 @@ KINDS = {
     "timeline": "throughput, errors, p99 and availability per window over simulated time",
     "availability": "availability per variant in nines, with the downtime per 30 days",
     "shards": "per shard of a sharder: share of the load against 1/S, p99 of its calls, utilization",
+    "downtime": "time without a leader after a leader crash: CDF over the trials of a leader crasher, per variant",
 }
+WITH_COMPONENT = {"shards": "sharder", "downtime": "leader crasher"}
+WITH_SCALE = {"p99": "latency axis (auto: log when p99.9 / p50 spans more than 30x)",
+              "downtime": "time axis (auto: log when the longest downtime is over 30x the shortest)"}
 
 
 class UsageError(Exception):
@@ -53,12 +60,14 @@ def parse_args(argv):
                              help="the figure to write (.png, .svg or .pdf), or a directory for it; default: "
                                   f"beside the first report, <report stem>.{kind}.png")
         command.add_argument("--format", choices=FORMATS, help="image format (default: from -o, else png)")
-        if kind == "p99":
+        if kind in WITH_SCALE:
             command.add_argument("--scale", choices=("auto", "linear", "log"), default="auto",
-                                 help="latency axis (auto: log when p99.9 / p50 spans more than 30x)")
-        if kind == "shards":
+                                 help=WITH_SCALE[kind])
+        if kind in WITH_COMPONENT:
+            what = WITH_COMPONENT[kind]
             command.add_argument("--component", metavar="NAME",
-                                 help="the sharder to plot (default: every component whose model is sharder)")
+                                 help=f"the {what} to plot (default: every component whose model is "
+                                      f"{what.replace(' ', '_')})")
     return parser.parse_args(argv)
 
 
@@ -119,7 +128,7 @@ def plot(args):
     # Each kind is the module of the same name; it imports matplotlib, so only now, once the
     # arguments and files are known to be good.
     module = importlib.import_module(args.kind)
-    options = {"component": args.component} if args.kind == "shards" else {}
+    options = {"component": args.component} if args.kind in WITH_COMPONENT else {}
     extracted = [checked(r.path, lambda r=r: module.extract(r, **options)) for r in loaded]
     if not path.parent.is_dir():
         raise UsageError(f"{path}: cannot write (no directory {path.parent})")
@@ -127,7 +136,7 @@ def plot(args):
         fig = module.draw(extracted[0])
     else:
         seeds = [r.seeds() for r in loaded]
-        extra = {"scale": args.scale} if args.kind == "p99" else {}
+        extra = {"scale": args.scale} if args.kind in WITH_SCALE else {}
         fig = module.draw(extracted, group_labels(loaded), seeds, **extra)
     import figure
 
