@@ -12,8 +12,9 @@
 //   from [election_timeout_min, election_timeout_max] (whole nanoseconds, from the member's
 //   stream "election") at start, and rearmed with a fresh draw whenever a follower accepts an
 //   AppendEntries from the leader of its term, grants a vote, or an election (or pre-vote) starts.
-//   It fires on a follower: an election starts (with `pre_vote`, a pre-vote first); on a
-//   candidate: its election ended without a winner (a split vote), a new one starts.
+//   It fires on a follower: an election starts; on a candidate: its election ended without a
+//   winner (a split vote, or votes lost), a new one starts. With `pre_vote`, either first runs a
+//   pre-vote (as etcd does).
 // - Election: currentTerm + 1, a vote for itself, RequestVote{term} to every other member, once.
 //   A majority of the members (floor(N/2) + 1, itself included; a duplicated reply counts once)
 //   makes it leader.
