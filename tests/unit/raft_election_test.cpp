@@ -139,7 +139,7 @@ RaftElectionConfig quiet() {
 
 }  // namespace
 
-TEST_CASE("raft: one vote per term; a newer term resets the vote") {
+TEST_CASE("raft: one vote per term, and a newer term resets the vote") {
   PartBench b(3, quiet());
   b.send(1, at_ms(10), RaftRequestVote{.term = 1});
   b.send(2, at_ms(20), RaftRequestVote{.term = 1});
@@ -172,7 +172,7 @@ TEST_CASE("raft: an older term is refused with the voter's term") {
   CHECK(b.part().term() == 5);
 }
 
-TEST_CASE("raft: a candidate needs a majority; a duplicated vote counts once") {
+TEST_CASE("raft: a candidate needs a majority, and a duplicated vote counts once") {
   RaftElectionConfig c = quiet();
   c.election_timeout_min = c.election_timeout_max = 100_ms;
   PartBench b(5, c);
@@ -394,7 +394,7 @@ TEST_CASE("raft_node: a single leader emerges and every member follows it") {
   }
 }
 
-TEST_CASE("raft_node: a minority cannot elect a leader; the majority side can") {
+TEST_CASE("raft_node: a minority cannot elect a leader, the majority side can") {
   Group g(5, standard());
   g.h.faults.partition(Time::zero(), {{g.id(0), g.id(1)}, {g.id(2), g.id(3), g.id(4)}}, false);
   g.run_until(at_ms(5'000));
