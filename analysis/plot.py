@@ -10,6 +10,9 @@
   plot.py detectors REPORT.json [...] [--component NAME] [-o out.png]
                                                            detection time vs false suspicions/h
   plot.py ownership REPORT.json [--seed N] [-o out.png]    who believes it owns or leads, per node
+  plot.py downtime REPORT.json [...] [--component NAME] [-o out.png]
+                                                           time without a leader after a leader
+                                                           crash, CDF over a leader crasher's trials
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -37,9 +40,13 @@ KINDS = {
     "shards": "per shard of a sharder: share of the load against 1/S, p99 of its calls, utilization",
     "detectors": "per failure detector: mean detection time against false suspicions per hour, a point per variant",
     "ownership": "who believes it owns or leads, one row per node, one seed: overlaps (two owners) and no owner marked",
+    "downtime": "time without a leader after a leader crash: CDF over the trials of a leader crasher, per variant",
 }
-WITH_COMPONENT = {"shards": "sharder", "detectors": "failure_detector"}  # kinds that pick one component
+# kinds that pick one component: the kind of component, named as its model is with "_" for " "
+WITH_COMPONENT = {"shards": "sharder", "detectors": "failure detector", "downtime": "leader crasher"}
 ONE_REPORT = ("timeline", "ownership")  # kinds that plot a single report
+WITH_SCALE = {"p99": "latency axis (auto: log when p99.9 / p50 spans more than 30x)",
+              "downtime": "time axis (auto: log when the longest downtime is over 30x the shortest)"}
 
 
 class UsageError(Exception):
@@ -60,13 +67,14 @@ def parse_args(argv):
                              help="the figure to write (.png, .svg or .pdf), or a directory for it; default: "
                                   f"beside the first report, <report stem>.{kind}.png")
         command.add_argument("--format", choices=FORMATS, help="image format (default: from -o, else png)")
-        if kind == "p99":
+        if kind in WITH_SCALE:
             command.add_argument("--scale", choices=("auto", "linear", "log"), default="auto",
-                                 help="latency axis (auto: log when p99.9 / p50 spans more than 30x)")
+                                 help=WITH_SCALE[kind])
         if kind in WITH_COMPONENT:
-            model = WITH_COMPONENT[kind]
+            what = WITH_COMPONENT[kind]
             command.add_argument("--component", metavar="NAME",
-                                 help=f"the {model} to plot (default: every component whose model is {model})")
+                                 help=f"the {what} to plot (default: every component whose model is "
+                                      f"{what.replace(' ', '_')})")
         if kind == "ownership":
             command.add_argument("--seed", type=int, metavar="N",
                                  help="the seed whose runs to plot (default: the first)")
@@ -140,7 +148,7 @@ def plot(args):
         fig = module.draw(extracted[0])
     else:
         seeds = [r.seeds() for r in loaded]
-        extra = {"scale": args.scale} if args.kind == "p99" else {}
+        extra = {"scale": args.scale} if args.kind in WITH_SCALE else {}
         fig = module.draw(extracted, group_labels(loaded), seeds, **extra)
     import figure
 

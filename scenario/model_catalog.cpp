@@ -14,6 +14,8 @@
 #include "models/election/fenced_store.hpp"
 #include "models/election/lease_owner.hpp"
 #include "models/election/lock_service.hpp"
+#include "models/election/leader_crasher.hpp"
+#include "models/election/raft_node.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
@@ -41,6 +43,8 @@ std::vector<ModelBinding> all_models() {
       bind_model<LeaseOwner>("lease_owner"),
       bind_model<FencedStore>("fenced_store"),
       bind_model<FailureDetectorMonitor>("failure_detector"),
+      bind_model<RaftNode>("raft_node"),
+      bind_model<LeaderCrasher>("leader_crasher"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

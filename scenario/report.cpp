@@ -275,26 +275,34 @@ std::string format_table(const Json& report) {
   std::size_t name_width = 7;
   for (const auto& r : rows) name_width = std::max(name_width, r.label.size());
   const std::vector<std::string> columns = table_columns(variants);
+  // A scenario without any request (an election: nothing but a protocol) shows its figures only.
+  const bool requests = columns.empty() || std::any_of(rows.begin(), rows.end(), [](const auto& r) {
+                          return number_or_nan(r.summary, {"requests"}) > 0;
+                        });
 
-  std::string out = fmt::format("{:<{}}  {:>10}  {:>20}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}",
-                                "variant", name_width, "requests", "availability %", "p50 ms",
-                                "p99 ms", "p99.9 ms", "attempts", "goodput/s");
+  std::string out = fmt::format("{:<{}}", "variant", name_width);
+  if (requests)
+    out += fmt::format("  {:>10}  {:>20}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}", "requests",
+                       "availability %", "p50 ms", "p99 ms", "p99.9 ms", "attempts", "goodput/s");
   for (const auto& c : columns)
     out += fmt::format("  {:>{}}", c, std::max<std::size_t>(c.size(), 9));
   out += "\n";
   for (const auto& r : rows) {
-    const double availability = number_or_nan(r.summary, {"availability"});
-    const double p99_ms = number_or_nan(r.summary, {"latency_ms", "p99"});
-    const std::string avail =
-        fixed(availability * 100, 3) + interval_text(r.ci, {"availability"}, availability, 100);
-    const std::string p99 =
-        fixed(p99_ms, 2) + interval_text(r.ci, {"latency_ms", "p99"}, p99_ms, 1);
-    out += fmt::format("{:<{}}  {:>10.0f}  {:>20}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}", r.label,
-                       name_width, number_or_nan(r.summary, {"requests"}), avail,
-                       fixed(number_or_nan(r.summary, {"latency_ms", "p50"}), 2), p99,
-                       fixed(number_or_nan(r.summary, {"latency_ms", "p999"}), 2),
-                       fixed(number_or_nan(r.summary, {"attempts_per_request"}), 3),
-                       fixed(number_or_nan(r.summary, {"goodput_per_s"}), 1));
+    out += fmt::format("{:<{}}", r.label, name_width);
+    if (requests) {
+      const double availability = number_or_nan(r.summary, {"availability"});
+      const double p99_ms = number_or_nan(r.summary, {"latency_ms", "p99"});
+      const std::string avail =
+          fixed(availability * 100, 3) + interval_text(r.ci, {"availability"}, availability, 100);
+      const std::string p99 =
+          fixed(p99_ms, 2) + interval_text(r.ci, {"latency_ms", "p99"}, p99_ms, 1);
+      out += fmt::format("  {:>10.0f}  {:>20}  {:>9}  {:>16}  {:>10}  {:>9}  {:>10}",
+                         number_or_nan(r.summary, {"requests"}), avail,
+                         fixed(number_or_nan(r.summary, {"latency_ms", "p50"}), 2), p99,
+                         fixed(number_or_nan(r.summary, {"latency_ms", "p999"}), 2),
+                         fixed(number_or_nan(r.summary, {"attempts_per_request"}), 3),
+                         fixed(number_or_nan(r.summary, {"goodput_per_s"}), 1));
+    }
     for (const auto& c : columns)
       out += fmt::format("  {:>{}}", figure_cell(r.figures, c), std::max<std::size_t>(c.size(), 9));
     out += "\n";

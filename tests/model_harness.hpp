@@ -1,5 +1,6 @@
 // A small test bench for models, built directly on the kernel (no scenario file): a simulator,
-// a cluster with the default (zero-latency) network, a fault injector and a request recorder;
+// a cluster with the default (zero-latency) network, a fault injector, a request recorder and
+// the run's invariant checks;
 // components are groups of nodes named "<component>-<i>", each running one model instance built
 // by the model's own make() with a BuildContext, as the scenario loader does.
 #pragma once
@@ -90,11 +91,11 @@ class ModelHarness {
     sim.run_until(end_);
   }
 
+  models::Invariants invariants;  // before the cluster: it outlives the models that report
   sim::Simulator sim;
   sim::Cluster cluster;
   sim::FaultInjector faults;
   models::RequestRecorder recorder;
-  models::Invariants invariants;
 
  private:
   sim::Time warmup_end_, end_;

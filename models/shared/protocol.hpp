@@ -17,7 +17,9 @@
 //             other copy (tied requests, models/resilience/hedging.hpp);
 //   lease  -- LeaseAcquire / LeaseKeepAlive / LeaseRelease -> LeaseReply: locks with TTLs and
 //             fencing tokens (models/election/lease_protocol.hpp);
-//   fenced -- FencedWrite -> FencedWriteReply: writes that carry a fencing token.
+//   fenced -- FencedWrite -> FencedWriteReply: writes that carry a fencing token;
+//   raft   -- RequestVote and AppendEntries among the members of one raft group
+//             (models/election/raft_election.hpp); a harness that watches a group declares it.
 // A new family adds its protocol here (one enumerator, one name) and declares it.
 #pragma once
 
@@ -30,10 +32,10 @@
 
 namespace models {
 
-enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, Lease, Fenced, kCount };
+enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, Lease, Fenced, Raft, kCount };
 
 inline constexpr std::array<const char*, static_cast<std::size_t>(Protocol::kCount)> kProtocolNames{
-    "rpc", "health", "occ", "cancel", "lease", "fenced"};
+    "rpc", "health", "occ", "cancel", "lease", "fenced", "raft"};
 
 inline const char* to_string(Protocol p) {
   return kProtocolNames[static_cast<std::size_t>(p)];

@@ -12,8 +12,12 @@ make_detector_report() a failure detector watching four nodes, with the figures 
 `plot.py detectors` reads; make_ownership_report() three lease owners (or Raft nodes) whose
 state timelines say who believed it owned, and when, as `plot.py ownership` reads them.
 
+make_election_report() is a five-server Raft group whose leader a leader crasher crashes again
+and again, with the downtime quantile function (crasher.downtime_cdf_ms[0 .. 100]) that
+`plot.py downtime` reads, for three election-timeout ranges.
+
 Run as a script to write one: /usr/bin/python3 tests/analysis/sample_report.py out.report.json
-(or ... out.report.json --sharded, --detectors, --ownership or --leader)
+(or ... out.report.json --sharded, --detectors, --ownership, --leader or --election)
 """
 
 import json
@@ -380,6 +384,50 @@ def _measured(intervals):
     return sum(max(0.0, e - max(s, OWNERSHIP_WARMUP_S)) for s, e in intervals)
 
 
+# Downtime after a leader crash, per election-timeout range: (trials per seed, the quantile
+# function's lowest and highest value in ms, its shape exponent); 150-155ms has a long tail.
+ELECTION_VARIANTS = {
+    "150-300ms": (1000, 105.0, 466.0, 2.0),
+    "150-155ms": (480, 262.0, 8632.0, 3.0),
+    "50-100ms": (1000, 52.0, 363.0, 2.5),
+}
+
+
+def downtime_quantiles(low, high, shape):
+    """A quantile function at i = 0 .. 100: from low to high, convex (a tail to the right)."""
+    return [round(low + (high - low) * (i / 100) ** shape, 3) for i in range(101)]
+
+
+def make_election_report(name="leader-election", seeds=(1, 2), variants=tuple(ELECTION_VARIANTS),
+                         crashers=("crasher",)):
+    """make_report's report with an election scenario instead: "raft" (5 raft_node members) and
+    each of `crashers` (a leader_crasher of "raft"). A crasher's figures are
+    "NAME.downtime_cdf_ms[i]" for i = 0 .. 100 (ELECTION_VARIANTS[variant]; a variant of another
+    name had no trial: its percentiles are null), "NAME.trials" and "NAME.unfinished_trials"."""
+    data = make_report(name, seeds, variants)
+    data["scenario"]["description"] = "The leader of five is crashed 1000 times: time without a leader."
+    for variant in data["variants"]:
+        components = {"raft": {"model": "raft_node", "count": 5, "election_timeout_min": "150ms"}}
+        for crasher in crashers:
+            components[crasher] = {"model": "leader_crasher", "count": 1, "target": "raft"}
+        variant["scenario"].update(components=components, report={"per_replica": False})
+        trials, low, high, shape = ELECTION_VARIANTS.get(variant["name"], (0, None, None, None))
+        figures = {"raft.leader_changes": trials + 1.0, "raft.leaderless_fraction": 0.2}
+        for crasher in crashers:
+            values = downtime_quantiles(low, high, shape) if trials else [None] * 101
+            for i, value in enumerate(values):
+                figures[f"{crasher}.downtime_cdf_ms[{i}]"] = value
+            figures[f"{crasher}.trials"] = float(trials)
+            figures[f"{crasher}.unfinished_trials"] = 1.0 if variant["name"] == "150-155ms" else 0.0
+            figures[f"{crasher}.downtime_p50_ms"] = values[50]
+        variant["figures"] = figures
+        variant["figures_ci95"] = {key: None for key in figures}
+        for run in variant["runs"]:
+            run["models"] = {"raft": {"model": "raft_node", "replicas": 5, "figures": {}},
+                             **{c: {"model": "leader_crasher", "replicas": 1, "figures": {}} for c in crashers}}
+    return data
+
+
 if __name__ == "__main__":
     with open(sys.argv[1], "w") as out:
         if sys.argv[2:] == ["--sharded"]:
@@ -388,5 +436,7 @@ if __name__ == "__main__":
             json.dump(make_detector_report(), out, indent=1)
         elif sys.argv[2:] in (["--ownership"], ["--leader"]):
             json.dump(make_ownership_report(leader=sys.argv[2] == "--leader"), out, indent=1)
+        elif sys.argv[2:] == ["--election"]:
+            json.dump(make_election_report(), out, indent=1)
         else:
             json.dump(make_report(*sys.argv[2:3]), out, indent=1)

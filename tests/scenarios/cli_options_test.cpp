@@ -86,7 +86,7 @@ TEST_CASE("the top-level help shows every command's usage line and run's options
 }
 
 TEST_CASE(
-    "the -j option takes its value attached or separate; -j0, -jx and a bare -j are usage errors") {
+    "the -j option takes its value attached or separate, -j0, -jx and a bare -j are usage errors") {
   const test::TempDir dir;
   dir.write("tiny.json", kScenario);
   CHECK(test::run_dsim("run tiny.json --quiet --out a -j1", dir.path()).status == 0);

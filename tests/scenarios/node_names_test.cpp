@@ -106,7 +106,7 @@ TEST_CASE("node names resolve to a component's name first, then a replica, then 
   CHECK(scenario::node_name(spec, NodeRange{NodeRange::kSwitches, 0, 2}, 1) == "tor2");
 }
 
-TEST_CASE("targets keep their order and repeats; only a replica that continues a range merges") {
+TEST_CASE("targets keep their order and repeats, only a replica that continues a range merges") {
   const Json faults = {{{"action", "crash"},
                         {"target", {"api[1]", "api[2]", "api[2]", "api[0]", "db", "api", "tor1"}},
                         {"at", "1s"}}};

@@ -1,6 +1,6 @@
 // Results per group: two client populations (two cells, one slowed 10x) are two rows, not one
 // pooled row; a label pools or names groups on purpose; the CSV carries the same rows and every
-// component figure; report.columns puts figures in the table.
+// component figure; report.columns puts figures in the table (and alone, without requests).
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -124,4 +124,17 @@ TEST_CASE("per_replica keeps each replica's figures beside the combined ones") {
   CHECK(a0 > 0);
   CHECK(a1 > 0);
   CHECK(a0 + a1 == api.at("figures").at("arrivals").get<double>());
+}
+
+TEST_CASE("a scenario without requests shows only its figure columns") {
+  // An election has no client: the request columns would all be empty.
+  const Json report = report_of(R"({
+    "name": "election", "duration": "2s",
+    "components": {"raft": {"model": "raft_node", "count": 3}},
+    "report": {"columns": ["raft.leader_changes", "raft.terms_reached"]}
+  })");
+  const auto table = lines(scenario::format_table(report));
+  REQUIRE(table.size() == 2);
+  CHECK(table[0] == "variant  raft.leader_changes  raft.terms_reached");
+  CHECK(table[1] == "base                       1                   1");
 }

@@ -122,7 +122,7 @@ TEST_CASE("cache: XFetch refreshes a valid value early with probability exp(-gap
 }
 
 TEST_CASE(
-    "cache: with coalescing, one request refreshes a hot key early; the others hit or "
+    "cache: with coalescing, one request refreshes a hot key early, the others hit or "
     "join it") {
   CacheConfig config = cache_config();
   config.early_refresh = true;
@@ -143,7 +143,7 @@ TEST_CASE(
   CHECK(b.figure("max_concurrent_fetches_per_key") == 1);
 }
 
-TEST_CASE("cache: failed and timed-out fetches fail their waiters; a late answer is ignored") {
+TEST_CASE("cache: failed and timed-out fetches fail their waiters, a late answer is ignored") {
   SECTION("the store's failure is passed on, and nothing is stored") {
     CacheConfig config = cache_config();
     config.coalesce = true;
@@ -216,7 +216,7 @@ TEST_CASE("cache: a key with a fetch in flight is never evicted") {
   CHECK(b.figure("evictions") == 2);  // key 1 at 60ms; key 2 at 250ms
 }
 
-TEST_CASE("cache: a crash loses the entries and the waiting requests; a restart is cold") {
+TEST_CASE("cache: a crash loses the entries and the waiting requests, a restart is cold") {
   Bench b(cache_config());
   b.send(at_ms(0), 1, 1);
   b.send(at_ms(100), 1, 2, 3);  // the store answers after the crash: ignored
@@ -308,7 +308,7 @@ TEST_CASE("zipf: P(rank 1) is 1 / H(n, s), within binomial error") {
   }
 }
 
-TEST_CASE("zipf: s = 0 is uniform; uniform popularity draws what Rng::below draws") {
+TEST_CASE("zipf: s = 0 is uniform, uniform popularity draws what Rng::below draws") {
   const models::ZipfSampler flat(50, 0.0);
   for (std::uint64_t k = 0; k < 50; ++k) CHECK(flat.probability(k) == Approx(0.02));
   const models::KeyPicker uniform(models::KeyPopularity::Uniform, 1000, 1.0);

@@ -157,7 +157,7 @@ TEST_CASE("caller: timeout 0 waits forever and sends no deadline") {
   CHECK(b.responders[0]->seen.at(0).deadline == Time::max());
 }
 
-TEST_CASE("caller: a crash abandons the pending requests; their answers come back late") {
+TEST_CASE("caller: a crash abandons the pending requests, their answers come back late") {
   Bench b(10_ms);
   for (std::uint64_t k = 0; k < 3; ++k) b.call_at(at_ms(1), k, k);
   b.h.faults.crash(at_ms(2), b.owner_id, 1_ms);  // up again at 3ms, answers arrive at 6ms

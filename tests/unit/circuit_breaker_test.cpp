@@ -223,7 +223,7 @@ TEST_CASE("breaker: automatic transition at the end of the wait, and the timelin
   CHECK(b.timeline().name() == "circuit_breaker");
 }
 
-TEST_CASE("breaker: counts start at measure_from; reset closes it") {
+TEST_CASE("breaker: counts start at measure_from, reset closes it") {
   CircuitBreaker b(count_based(2, 2), at_ms(100));
   call(b, at_ms(0), true);
   call(b, at_ms(0), true);

@@ -162,7 +162,7 @@ TEST_CASE("open loop: a load spike multiplies the current rate, and is undone by
   CHECK(b.client->scale_load(1.0));
 }
 
-TEST_CASE("open loop: a crash stops arrivals and abandons requests; restart resumes on schedule") {
+TEST_CASE("open loop: a crash stops arrivals and abandons requests, restart resumes on schedule") {
   auto config = open_loop(100, models::ArrivalKind::Constant);
   config.schedule = {{.at = 1'500_ms, .rate = {200}}};
   OpenBench b(config, at_ms(3000));

@@ -111,7 +111,7 @@ TEST_CASE("writes change neither the arrivals nor the keys (their own stream)") 
   }
 }
 
-TEST_CASE("a write_fraction of 1 writes every time; idempotent false marks writes too") {
+TEST_CASE("a write_fraction of 1 writes every time, idempotent false marks writes too") {
   auto config = open_loop(1.0);
   config.call.idempotent = false;
   const Run r = run<models::OpenLoopClient>(config, 500);

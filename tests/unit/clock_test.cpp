@@ -97,7 +97,7 @@ TEST_CASE("clock: exact integer conversions with drift, rounded so that timers a
   CHECK_THROWS_AS(NodeClock().true_delay_for(-1_ns), ContractViolation);
 }
 
-TEST_CASE("clock: the wall clock carries the offset and steps; the monotonic clock does not") {
+TEST_CASE("clock: the wall clock carries the offset and steps, the monotonic clock does not") {
   NodeClock c(5_s, 0);
   CHECK(c.wall(at_ns(1'000)) == at_ns(5'000'001'000));
   CHECK(c.monotonic(at_ns(1'000)) == at_ns(1'000));
@@ -159,7 +159,7 @@ TEST_CASE("clock: a node timer set later measures local time from when it was se
   CHECK(fired == at_ns(123'456'789) + n.node().clock().true_delay_for(250_ms));
 }
 
-TEST_CASE("clock: node.now() reads the wall clock after steps; the monotonic clock is unaffected") {
+TEST_CASE("clock: node.now() reads the wall clock after steps, the monotonic clock is unaffected") {
   OneNode n;
   Node& node = n.node();
   n.sim.run_until(at_ns(1'000'000));

@@ -427,7 +427,7 @@ class Stateful : public Process {
 }  // namespace
 
 TEST_CASE(
-    "cluster: a crash loses volatile state and timers; a restart starts again, durable kept") {
+    "cluster: a crash loses volatile state and timers, a restart starts again, durable kept") {
   Simulator s(1);
   Cluster c(s);
   const NodeId a = c.add_node("a");
@@ -627,7 +627,7 @@ class SelfCrasher : public Process {
 };
 }  // namespace
 
-TEST_CASE("cluster: a handler run on resume may crash its own node; the rest stays consistent") {
+TEST_CASE("cluster: a handler run on resume may crash its own node, the rest stays consistent") {
   Simulator s(1);
   Cluster c(s);
   const NodeId a = c.add_node("a");

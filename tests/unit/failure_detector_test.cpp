@@ -284,7 +284,7 @@ TEST_CASE("a target dead from the start is suspected once the first timeout runs
   }
 }
 
-TEST_CASE("stale and duplicated replies are not heartbeats; probes start at a random phase") {
+TEST_CASE("stale and duplicated replies are not heartbeats, probes start at a random phase") {
   // Every message is delivered twice: each probe is answered twice, each answer arrives twice.
   Bench b(2, timeout_config(), at_ms(3000), 3, 0, 1.0);
   b.h.run();

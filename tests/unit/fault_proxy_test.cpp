@@ -100,7 +100,7 @@ TEST_CASE("fault proxy: the delay comes before the abort, as in Envoy") {
   CHECK(b.probe->received[0].at == at_ms(40));
 }
 
-TEST_CASE("fault proxy: it stops waiting at the caller's deadline; the answer is late") {
+TEST_CASE("fault proxy: it stops waiting at the caller's deadline, the answer is late") {
   FaultProxyConfig c;
   c.delay_probability.value = 1;
   c.delay = 5_ms;

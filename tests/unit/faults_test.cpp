@@ -84,7 +84,7 @@ void check_record(const FaultRecord& r, const std::string& kind, const std::stri
 
 }  // namespace
 
-TEST_CASE("faults: crash at its time, restart after down_for; logged with its interval") {
+TEST_CASE("faults: crash at its time, restart after down_for, logged with its interval") {
   Rig r;
   r.faults.crash(at_ms(10), r.b, 20_ms);
   r.faults.crash(at_ms(15), r.c);  // never restarted
@@ -113,7 +113,7 @@ TEST_CASE("faults: pause at its time, resume after paused_for") {
   check_record(r.faults.log()[0], "pause", "b", at_ms(10), at_ms(15));
 }
 
-TEST_CASE("faults: partitions start and heal on time; the log names the groups") {
+TEST_CASE("faults: partitions start and heal on time, the log names the groups") {
   Rig r;
   r.faults.partition(at_ms(10), {{r.a, r.b}, {r.c}}, false, 10_ms);
   r.faults.partition(at_ms(30), {{r.c}, {r.a}}, true, 5_ms);

@@ -50,7 +50,7 @@ std::vector<std::pair<double, double>> ownership(const scenario::RunResult& r,
 
 }  // namespace
 
-TEST_CASE("lease owner: the first to ask owns, renews, and writes; nobody else owns") {
+TEST_CASE("lease owner: the first to ask owns, renews, and writes, nobody else owns") {
   const auto r = run("");
   CHECK(owners(r, "acquisitions") == 1);
   CHECK(owners(r, "overlap_s") == 0);

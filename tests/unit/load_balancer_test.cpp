@@ -351,7 +351,7 @@ TEST_CASE(
   CHECK(lb->in_rotation(1));
 }
 
-TEST_CASE("health checks: a probe answered 'not ready' fails; a success resets the count") {
+TEST_CASE("health checks: a probe answered 'not ready' fails, a success resets the count") {
   Bench b(2, with_health_checks(policy(LbPolicy::RoundRobin), 2, 3), at_ms(2000));
   // Not ready for the probes of 100ms, (ready at 200ms), not ready at 300 and 400ms: the two
   // failures in a row at 300 and 400ms take it out. Ready again from 450ms: the probes of 500,
@@ -452,7 +452,7 @@ TEST_CASE("outlier ejection: a success resets the count of consecutive failures"
   CHECK(listener.changes == 1);
 }
 
-TEST_CASE("outlier ejection: ejection times grow and are capped; the percentage cap") {
+TEST_CASE("outlier ejection: ejection times grow and are capped, the percentage cap") {
   struct Quiet : models::EjectionListener {
     void on_ejection_changed(Node&, std::uint32_t, bool) override {}
   } listener;
@@ -504,7 +504,7 @@ TEST_CASE("outlier ejection: at most max_ejection_percent of the backends out at
 
 // ---- no backend, panic, timeouts, deadlines ----
 
-TEST_CASE("load balancer: no backend in rotation -> Rejected; panic mode forwards anyway") {
+TEST_CASE("load balancer: no backend in rotation -> Rejected, panic mode forwards anyway") {
   for (const double panic : {0.0, 50.0}) {
     LoadBalancerConfig config = with_health_checks(policy(LbPolicy::RoundRobin), 1, 1);
     config.panic_threshold = panic;
@@ -527,7 +527,7 @@ TEST_CASE("load balancer: no backend in rotation -> Rejected; panic mode forward
   }
 }
 
-TEST_CASE("load balancer: its timeout answers Timeout; the late answer is ignored") {
+TEST_CASE("load balancer: its timeout answers Timeout, the late answer is ignored") {
   LoadBalancerConfig config = policy(LbPolicy::RoundRobin);
   config.timeout = 50_ms;
   Bench b(1, config, at_ms(500));

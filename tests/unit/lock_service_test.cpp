@@ -85,7 +85,7 @@ LeaseAcquire acquire(std::uint64_t request, std::int64_t ttl_ms, std::uint64_t e
 
 }  // namespace
 
-TEST_CASE("lock service: a free key is granted with a token; a held one is refused") {
+TEST_CASE("lock service: a free key is granted with a token, a held one is refused") {
   Bench b;
   auto& a = b.client({{ms(0), acquire(1, 1000)}});
   auto& c = b.client({{ms(10), acquire(2, 1000)}});
@@ -101,7 +101,7 @@ TEST_CASE("lock service: a free key is granted with a token; a held one is refus
   CHECK(dsimtest::figure(*b.service, "refusals") == 1);
 }
 
-TEST_CASE("lock service: keep-alives renew; without them the lease expires and the key is free") {
+TEST_CASE("lock service: keep-alives renew, without them the lease expires and the key is free") {
   Bench b;
   // Holder: granted at 0 with 1 s, renewed at 800 ms (to 1.8 s), then silent; its keep-alive
   // at 2 s comes too late. The other gets the key at 1.9 s with a larger token.
@@ -122,7 +122,7 @@ TEST_CASE("lock service: keep-alives renew; without them the lease expires and t
   CHECK(dsimtest::figure(*b.service, "renewals") == 1);
 }
 
-TEST_CASE("lock service: release frees the key; compare-and-swap takes it over") {
+TEST_CASE("lock service: release frees the key, compare-and-swap takes it over") {
   Bench b;
   auto& a =
       b.client({{ms(0), acquire(1, 5000)}, {ms(100), LeaseRelease{.request = 2, .lease = 1}}});

@@ -473,7 +473,7 @@ TEST_CASE("network: degradation multiplies latency, adds loss, and restore undoe
   CHECK_THROWS_AS(net.restore(loss), ContractViolation);
 }
 
-TEST_CASE("network: the same seed gives the same decisions; other links do not disturb them") {
+TEST_CASE("network: the same seed gives the same decisions, other links do not disturb them") {
   LinkSpec spec;
   spec.latency = Distribution::lognormal_from_median_p99(1e6, 20e6);
   spec.loss = 0.05;

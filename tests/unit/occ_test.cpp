@@ -155,7 +155,7 @@ TEST_CASE("occ store: a conditional write succeeds only on the version it names"
   CHECK(dsimtest::figure(*b.store, "conflicts") == 2);
 }
 
-TEST_CASE("occ store: requests are serialized; of two writes of one version, the first wins") {
+TEST_CASE("occ store: requests are serialized, of two writes of one version, the first wins") {
   StoreBench b(store_config(1_ms));
   b.write_at(Time::zero(), 1, 0);
   b.write_at(Time::zero(), 2, 0);
@@ -169,7 +169,7 @@ TEST_CASE("occ store: requests are serialized; of two writes of one version, the
   CHECK(dsimtest::figure(*b.store, "queue_max") == 2);
 }
 
-TEST_CASE("occ store: keys have their own versions; unknown keys and verbs are errors") {
+TEST_CASE("occ store: keys have their own versions, unknown keys and verbs are errors") {
   StoreBench b(store_config(1_ms, 2));
   b.write_at(Time::zero(), 1, 0, 1);  // key 1 -> version 1
   b.read_at(at_ms(10), 2, 0);         // key 0 untouched
@@ -350,7 +350,7 @@ TEST_CASE("occ client: start_spread starts the clients at uniform times between 
   CHECK(starts.back() - starts.front() > 50_ms);  // 20 uniform draws span most of the range
 }
 
-TEST_CASE("occ client: a crash abandons the write in flight; the restart completes it") {
+TEST_CASE("occ client: a crash abandons the write in flight, the restart completes it") {
   dsimtest::ModelHarness h(3, Time::zero(), at_ms(1000));
   auto* store = h.build<OccStore>("store", 1, store_config(10_ms)).at(0);
   auto* client =

@@ -64,7 +64,7 @@ TEST_CASE("splitmix64 and fnv1a64 match their published test vectors") {
   STATIC_REQUIRE(fnv1a64("foobar") == 0x85944171f73967e8ull);
 }
 
-TEST_CASE("Rng(seed) is xoshiro256** seeded with four splitmix64 outputs; first draws pinned") {
+TEST_CASE("Rng(seed) is xoshiro256** seeded with four splitmix64 outputs, first draws pinned") {
   // Pinned; also reproduced by a separate Python reimplementation when they were written.
   CHECK(first_outputs<4>(Rng(0)) ==
         std::array<std::uint64_t, 4>{0x99ec5f36cb75f2b4ull, 0xbf6e1f784956452aull,
@@ -90,7 +90,7 @@ TEST_CASE("Rng(seed) is xoshiro256** seeded with four splitmix64 outputs; first 
   }
 }
 
-TEST_CASE("uniform01 takes the top 53 bits; uniform01_open_low is the same plus 2^-53") {
+TEST_CASE("uniform01 takes the top 53 bits, uniform01_open_low is the same plus 2^-53") {
   Rng rng(42);
   CHECK(rng.uniform01() == static_cast<double>(0x15780b2e0c2ec716ull >> 11) * 0x1.0p-53);
   CHECK(rng.uniform01() == 0.37898025066266861);

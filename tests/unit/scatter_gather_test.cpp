@@ -37,7 +37,7 @@ const std::string kSlowdowns = R"([
 
 }  // namespace
 
-TEST_CASE("gather all: the slowest leaf sets the latency; merges add up in turn") {
+TEST_CASE("gather all: the slowest leaf sets the latency, merges add up in turn") {
   auto r = run(kLeaves + R"("root": {"model": "scatter_gather", "target": "leaves"})", kSlowdowns);
   REQUIRE(r.requests.totals().requests >= 9);
   CHECK(r.requests.totals().succeeded() == r.requests.totals().requests);
@@ -71,7 +71,7 @@ TEST_CASE("gather deadline: a partial answer at the gather timeout") {
   CHECK(figure(r, "root", "mean_completeness") == Approx(1.0 / 3));
 }
 
-TEST_CASE("gather all with a gather timeout fails with Timeout; a refused validation first") {
+TEST_CASE("gather all with a gather timeout fails with Timeout, a refused validation first") {
   const auto r = run(kLeaves + R"("root": {"model": "scatter_gather", "target": "leaves",
                                            "gather_timeout": "15ms"})",
                      kSlowdowns);

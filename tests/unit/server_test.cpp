@@ -112,7 +112,7 @@ TEST_CASE("server: a slowed node multiplies its service times") {
   CHECK(b.probe->received[1].at == at_ms(210));
 }
 
-TEST_CASE("server: a crash loses the queue and the requests in service; restart starts empty") {
+TEST_CASE("server: a crash loses the queue and the requests in service, restart starts empty") {
   Bench b(constant_service(10_ms, 2));
   for (std::uint64_t id = 1; id <= 5; ++id) b.send_at(Time::zero(), id);
   b.h.faults.crash(Time::zero() + 5_ms, b.server_id, 10_ms);  // back up at 15ms

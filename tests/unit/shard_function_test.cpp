@@ -107,7 +107,7 @@ TEST_CASE("rendezvous: the shard of highest weight") {
       CHECK(models::rendezvous_weight(key, s) <= models::rendezvous_weight(key, f.shard_of(key)));
 }
 
-TEST_CASE("range: shard i owns [split i-1, split i)") {
+TEST_CASE("range: shard i owns the keys from split i-1 up to split i") {
   const auto f = ShardFunction::range({10, 20, 30});
   CHECK(f.shards() == 4);
   CHECK(f.shard_of(0) == 0);

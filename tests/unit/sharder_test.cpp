@@ -229,7 +229,7 @@ TEST_CASE("resharding: shards beyond the active count get no requests") {
   CHECK(a[0] > a[1] + a[2]);  // shards 1 and 2 served only the first half
 }
 
-TEST_CASE("resharding: without `keys` nothing is tracked; keys beyond it are not counted") {
+TEST_CASE("resharding: without `keys` nothing is tracked, keys beyond it are not counted") {
   const auto r =
       run_resharding(R"(, "keys": 0, "shards": 2, "reshard": [{"at": "5s", "shards": 3}])");
   CHECK(arrivals(r)[2] > 0);

@@ -133,7 +133,7 @@ std::uint64_t fingerprint_of(std::uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("same seed, same fingerprint; different seed, different fingerprint") {
+TEST_CASE("same seed, same fingerprint, different seed, different fingerprint") {
   CHECK(fingerprint_of(7) == fingerprint_of(7));
   CHECK(fingerprint_of(7) != fingerprint_of(8));
 }

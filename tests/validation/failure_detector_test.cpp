@@ -177,7 +177,8 @@ void check_uniform(const std::vector<double>& samples, double low, double width)
 
 }  // namespace
 
-TEST_CASE("timeout detector: detection time is uniform over [T + L - I, T + L), mean T + L - I/2") {
+TEST_CASE(
+    "timeout detector: detection time is uniform from T + L - I up to T + L, mean T + L - I/2") {
   const double timeout = 500, latency = 1, interval = 100;  // ms
   const std::vector<double> times =
       detection_times(R"("detector": "timeout", "timeout": "500ms")", 20, 50);

@@ -68,7 +68,7 @@ Outcome run(std::uint64_t seed, const std::string& margin, bool pause, bool fenc
 
 }  // namespace
 
-TEST_CASE("a margin of drift x ttl: no overlap in any run; without it, overlaps appear") {
+TEST_CASE("a margin of drift x ttl: no overlap in any run, without it, overlaps appear") {
   int overlapped_without = 0;
   for (std::uint64_t seed = 1; seed <= kRuns; ++seed) {
     INFO("seed " << seed);
@@ -82,7 +82,7 @@ TEST_CASE("a margin of drift x ttl: no overlap in any run; without it, overlaps 
   CHECK(overlapped_without >= 25);
 }
 
-TEST_CASE("a pause longer than the ttl overlaps whatever the margin; fencing keeps the store") {
+TEST_CASE("a pause longer than the ttl overlaps whatever the margin, fencing keeps the store") {
   int overlapped = 0, prevented = 0;
   for (std::uint64_t seed = 1; seed <= kRuns; ++seed) {
     INFO("seed " << seed);

@@ -109,7 +109,7 @@ TEST_CASE("2x overload: LIFO and adaptive LIFO keep goodput at capacity") {
   }
 }
 
-TEST_CASE("2x overload: drop_expired with a margin keeps goodput at capacity; without, not") {
+TEST_CASE("2x overload: drop_expired with a margin keeps goodput at capacity, without, not") {
   ServerConfig config;
   config.drop_expired = true;
   config.expiry_margin = 5_ms;  // 5 mean service times

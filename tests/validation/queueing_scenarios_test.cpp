@@ -74,7 +74,7 @@ TEST_CASE("scenarios/mm1.json: M/M/1 at rho = 0.6 and M/D/1 match theory") {
 }
 
 TEST_CASE(
-    "scenarios/mmc.json: M/M/4 at rho = 0.7 matches Erlang C; four separate queues match M/M/1") {
+    "scenarios/mmc.json: M/M/4 at rho = 0.7 matches Erlang C, four separate queues match M/M/1") {
   const auto file = scenario::load_scenario_file(kLibrary + "mmc.json");
   const int c = 4;
   const double lambda = 2.8, mu = 1.0;
