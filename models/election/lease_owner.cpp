@@ -49,11 +49,7 @@ std::unique_ptr<Model> LeaseOwner::make(const Config& config, BuildContext& ctx,
                                         std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "lease owner replica out of range");
   DSIM_ASSERT(ctx.invariants != nullptr, "a lease owner measures through ghost state");
-  const std::vector<sim::NodeId> service = ctx.resolve(config.service);
-  if (service.size() != 1)
-    throw std::invalid_argument("service: '" + config.service.name + "' has " +
-                                std::to_string(service.size()) +
-                                " nodes; a lock service runs on one node");
+  std::vector<sim::NodeId> service = ctx.resolve(config.service);
   std::optional<sim::NodeId> store;
   if (!config.store.empty()) {
     const std::vector<sim::NodeId> nodes = ctx.resolve(config.store);
@@ -62,17 +58,17 @@ std::unique_ptr<Model> LeaseOwner::make(const Config& config, BuildContext& ctx,
                                   std::to_string(nodes.size()) + " nodes; expected one");
     store = nodes.front();
   }
-  return std::make_unique<LeaseOwner>(config, ctx, replica, service.front(), store);
+  return std::make_unique<LeaseOwner>(config, ctx, replica, std::move(service), store);
 }
 
 LeaseOwner::LeaseOwner(const Config& config, BuildContext& ctx, std::size_t replica,
-                       sim::NodeId service, std::optional<sim::NodeId> store)
+                       std::vector<sim::NodeId> service, std::optional<sim::NodeId> store)
     : config_(config),
       faults_(ctx.faults),
       recorder_(ctx.recorder),
       group_(ctx.group("")),
       ledger_(ctx.invariants->ghost<OwnershipLedger>(ctx.component + "/ownership")),
-      service_(service),
+      service_(std::move(service)),
       store_(store),
       replica_(replica),
       rng_(ctx.cluster.node(ctx.nodes[replica]).stream("lease")),
@@ -98,10 +94,31 @@ void LeaseOwner::seek(sim::Node& node) {
   request_ = next_request_++;
   waiting_ = Waiting::Grant;
   sent_at_ = clock_now(node);
-  node.send(service_, LeaseAcquire{.request = request_,
-                                   .key = static_cast<std::uint64_t>(config_.key),
-                                   .ttl = config_.ttl});
+  node.send(service_[ask_], LeaseAcquire{.request = request_,
+                                         .key = static_cast<std::uint64_t>(config_.key),
+                                         .ttl = config_.ttl});
   node.set_timer(config_.request_timeout, {kTimeout, request_});
+}
+
+void LeaseOwner::send_keep_alive(sim::Node& node) {
+  request_ = next_request_++;
+  waiting_ = Waiting::Renewal;
+  sent_at_ = clock_now(node);
+  node.send(service_[ask_], LeaseKeepAlive{.request = request_,
+                                           .lease = lease_,
+                                           .key = static_cast<std::uint64_t>(config_.key),
+                                           .revision = token_,
+                                           .ttl = config_.ttl});
+  node.set_timer(config_.request_timeout, {kTimeout, request_});
+}
+
+void LeaseOwner::ask_elsewhere(sim::NodeId leader) {
+  for (std::size_t i = 0; i < service_.size(); ++i)
+    if (service_[i] == leader) {
+      ask_ = i;
+      return;
+    }
+  ask_ = (ask_ + 1) % service_.size();
 }
 
 void LeaseOwner::retry_later(sim::Node& node) {
@@ -181,6 +198,17 @@ void LeaseOwner::on_message(sim::Node& node, const sim::Message& message) {
   if (reply.request != request_ || waiting_ == Waiting::Nothing) return;  // late: timed out
   const Waiting was = waiting_;
   waiting_ = Waiting::Nothing;
+  if (reply.not_leader) {  // a follower of a replicated service: ask the leader it names
+    ask_elsewhere(reply.leader);
+    if (reply.leader == sim::kNoNode) {  // no leader yet: as a refusal
+      if (was == Waiting::Grant) retry_later(node);
+    } else if (was == Waiting::Grant) {
+      seek(node);
+    } else if (owner_) {
+      send_keep_alive(node);
+    }
+    return;
+  }
   if (was == Waiting::Grant) {
     if (reply.ok)
       become_owner(node, reply.lease, reply.revision, reply.ttl);
@@ -205,6 +233,7 @@ void LeaseOwner::on_timer(sim::Node& node, sim::TimerTag tag) {
       return;
     case kTimeout:  // no answer: seek again, or keep the belief (it runs out by itself)
       if (tag.value != request_ || waiting_ == Waiting::Nothing) return;
+      ask_elsewhere(sim::kNoNode);  // that node may be down: the next one
       if (waiting_ == Waiting::Grant)
         retry_later(node);
       else
@@ -212,13 +241,7 @@ void LeaseOwner::on_timer(sim::Node& node, sim::TimerTag tag) {
       return;
     case kRenew:
       if (tag.value != epoch_ || !owner_) return;
-      if (waiting_ == Waiting::Nothing) {
-        request_ = next_request_++;
-        waiting_ = Waiting::Renewal;
-        sent_at_ = clock_now(node);
-        node.send(service_, LeaseKeepAlive{.request = request_, .lease = lease_});
-        node.set_timer(config_.request_timeout, {kTimeout, request_});
-      }
+      if (waiting_ == Waiting::Nothing) send_keep_alive(node);
       node.set_timer(config_.renew_interval, {kRenew, epoch_});
       return;
     case kExpire:

@@ -4,6 +4,9 @@
 //
 // Semantics, per node, on its own clock (`lease_clock`: the monotonic clock, or the wall clock
 // that steps):
+// - The service: one node, or a replicated service's nodes: it asks the one it believes leads
+//   (at first the first), moves to the leader a not_leader answer names (asking again at once),
+//   and to the next node when a request times out.
 // - Seeking: it asks the service for the key (LeaseAcquire{key, ttl}, expecting it free). A
 //   refusal, or no answer within `request_timeout`, is retried after `retry_interval` (plus up to
 //   10 % jitter from the node's stream "lease"). The replica i's first try waits i x `stagger`.
@@ -123,8 +126,8 @@ class LeaseOwner final : public Model {
 
   enum TimerKind : std::uint32_t { kSeek = 1, kTimeout, kRenew, kExpire, kWrite, kAction };
 
-  LeaseOwner(const Config& config, BuildContext& ctx, std::size_t replica, sim::NodeId service,
-             std::optional<sim::NodeId> store);
+  LeaseOwner(const Config& config, BuildContext& ctx, std::size_t replica,
+             std::vector<sim::NodeId> service, std::optional<sim::NodeId> store);
 
   void on_start(sim::Node& node) override;
   void on_message(sim::Node& node, const sim::Message& message) override;
@@ -141,6 +144,9 @@ class LeaseOwner final : public Model {
 
   sim::Time clock_now(const sim::Node& node) const;
   void seek(sim::Node& node);
+  void send_keep_alive(sim::Node& node);
+  /// A replica answered not_leader (or did not answer): ask the leader it names, or the next.
+  void ask_elsewhere(sim::NodeId leader);
   void retry_later(sim::Node& node);
   void become_owner(sim::Node& node, std::uint64_t lease, std::uint64_t token, sim::Duration ttl);
   void extend_belief(sim::Node& node, sim::Duration ttl);
@@ -157,7 +163,8 @@ class LeaseOwner final : public Model {
   std::uint32_t group_;
   SlotTable<sim::Time> writes_in_flight_;  // write id -> when it was sent
   OwnershipLedger& ledger_;
-  sim::NodeId service_;
+  std::vector<sim::NodeId> service_;  // its nodes: one, or a replicated service's group
+  std::size_t ask_ = 0;               // the one asked: the leader, as far as it knows
   std::optional<sim::NodeId> store_;
   std::size_t replica_;
   sim::Rng rng_;

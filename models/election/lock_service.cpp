@@ -9,44 +9,83 @@
 namespace models {
 
 FigureDocs LockService::figure_docs() {
-  return {
-      {"grants", "leases", Combine::Sum, "keys granted under a new lease (new holders)"},
-      {"refusals", "requests", Combine::Sum,
-       "acquires refused: the key was held, or its revision was not the one expected"},
-      {"renewals", "requests", Combine::Sum, "keep-alives that renewed a lease"},
-      {"lost_leases", "requests", Combine::Sum,
-       "keep-alives refused: the lease had expired (its holder has lost the key)"},
-      {"releases", "leases", Combine::Sum, "leases revoked by their holder"},
-      {"expirations", "leases", Combine::Sum, "leases that expired without a keep-alive"},
-  };
+  return FigureDocs{
+             {"grants", "leases", Combine::Sum, "keys granted under a new lease (new holders)"},
+             {"refusals", "requests", Combine::Sum,
+              "acquires refused: the key was held, or its revision was not the one expected"},
+             {"renewals", "requests", Combine::Sum, "keep-alives that renewed a lease"},
+             {"lost_leases", "requests", Combine::Sum,
+              "keep-alives refused: the lease had expired (its holder has lost the key)"},
+             {"releases", "leases", Combine::Sum, "leases revoked by their holder"},
+             {"expirations", "leases", Combine::Sum, "leases that expired without a keep-alive"},
+             {"taken_over", "leases", Combine::Sum,
+              "replicated: leases a new leader took over from their holders' keep-alives"},
+             {"not_leader", "requests", Combine::Sum,
+              "replicated: requests a follower answered not_leader (sent elsewhere)"},
+         } +
+         RaftElection::figure_docs();
 }
 
 std::unique_ptr<Model> LockService::make(const Config& config, BuildContext& ctx,
                                          std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "lock service replica out of range");
-  return std::make_unique<LockService>(config, ctx.warmup_end, ctx.end);
+  RaftGhost* ghost = ctx.nodes.size() > 1 ? &raft_group_ghost(ctx, config.election) : nullptr;
+  return std::make_unique<LockService>(config, ctx, replica, ghost);
 }
 
-LockService::LockService(const Config& config, sim::Time measure_from, sim::Time measure_to)
-    : config_(config), measure_from_(measure_from), measure_to_(measure_to) {
+LockService::LockService(const Config& config, BuildContext& ctx, std::size_t replica,
+                         RaftGhost* ghost)
+    : config_(config), nodes_(ctx.nodes), measure_from_(ctx.warmup_end), measure_to_(ctx.end) {
   leases_.reserve(16);
+  if (ghost != nullptr)
+    election_.emplace(config.election, nodes_, static_cast<std::uint32_t>(replica), kElection,
+                      *ghost, ctx.cluster.node(nodes_[replica]).stream("election"), measure_from_,
+                      measure_to_, static_cast<RaftListener*>(this));
+}
+
+std::vector<const StateTimeline*> LockService::state_timelines() const {
+  if (!election_) return {};
+  return {&election_->timeline()};
+}
+
+void LockService::on_role_changed(sim::Node& node, RaftRole role, std::uint64_t term) {
+  if (role != RaftRole::Leader) return;
+  // A new leader knows nothing of the old one's leases: it waits them out, adopting those kept
+  // alive, and numbers its grants above every earlier leader's.
+  // The first term's leader is the first ever: nothing was granted before it.
+  leases_.clear();
+  grace_until_ = node.clock().monotonic(node.true_now()) +
+                 (term > 1 ? config_.failover_grace : sim::Duration::zero());
+  revision_ = std::max(revision_, term << 32);
+  next_lease_ = std::max(next_lease_, (term << 32) + 1);
+}
+
+LockService::Lease* LockService::adopt(const LeaseKeepAlive& k, sim::Time local_now) {
+  if (!election_ || local_now >= grace_until_ || k.revision == 0) return nullptr;
+  if (holder(k.key, local_now) != nullptr) return nullptr;  // someone else's already
+  leases_.push_back({k.lease, k.key, k.revision, std::min(k.ttl, config_.max_ttl), local_now});
+  if (measured(now_counting_)) ++taken_over_;
+  return &leases_.back();
 }
 
 void LockService::on_start(sim::Node& node) {
+  if (election_) election_->start(node);
   // After a restart: every lease gets its ttl again from now (the holders did not fail, the
   // service did); a non-durable service has forgotten them (on_crash).
   const sim::Time local = node.clock().monotonic(node.true_now());
   for (Lease& l : leases_) l.expires = local + l.ttl;
 }
 
-void LockService::on_crash(sim::Node& /*node*/) {
+void LockService::on_crash(sim::Node& node) {
   while (!queue_.empty()) queue_.pop_front();
   busy_ = false;
-  if (!config_.durable) leases_.clear();
+  if (!config_.durable || election_) leases_.clear();  // a replica's leases are its memory
+  if (election_) election_->on_crash(node);
 }
 
 void LockService::on_message(sim::Node& node, const sim::Message& message) {
   if (answer_health_probe(node, message)) return;
+  if (election_ && election_->on_message(node, message)) return;
   queue_.push_back({message.from, message});
   if (busy_) return;
   if (config_.request_time == sim::Duration::zero()) {
@@ -58,6 +97,7 @@ void LockService::on_message(sim::Node& node, const sim::Message& message) {
 }
 
 void LockService::on_timer(sim::Node& node, sim::TimerTag tag) {
+  if (election_ && election_->on_timer(node, tag)) return;
   DSIM_ASSERT(tag.kind == kServed && busy_ && !queue_.empty(), "a lock service's service timer");
   serve(node, queue_.pop_front());
   if (queue_.empty()) {
@@ -106,11 +146,23 @@ void LockService::serve(sim::Node& node, const Pending& p) {
   const bool counted = measured(now_counting_);
   const sim::Time local = node.clock().monotonic(now_counting_);
   const sim::Message& m = p.message;
+  const std::uint64_t request = m.holds<LeaseAcquire>()     ? m.as<LeaseAcquire>().request
+                                : m.holds<LeaseKeepAlive>() ? m.as<LeaseKeepAlive>().request
+                                                            : m.as<LeaseRelease>().request;
+  if (!serving()) {
+    const std::uint32_t leader = election_->leader();
+    if (counted) ++redirected_;
+    node.send(p.from,
+              LeaseReply{.request = request,
+                         .not_leader = 1,
+                         .leader = leader == RaftElection::kNone ? sim::kNoNode : nodes_[leader]});
+    return;
+  }
   if (m.holds<LeaseAcquire>()) {
     const auto a = m.as<LeaseAcquire>();
     const Lease* held = holder(a.key, local);
     const std::uint64_t current = held == nullptr ? 0 : held->revision;
-    if (current != a.expect_revision) {
+    if (current != a.expect_revision || (election_ && local < grace_until_)) {
       if (counted) ++refusals_;
       node.send(p.from, LeaseReply{.request = a.request, .ok = 0, .revision = current});
       return;
@@ -127,6 +179,7 @@ void LockService::serve(sim::Node& node, const Pending& p) {
   } else if (m.holds<LeaseKeepAlive>()) {
     const auto k = m.as<LeaseKeepAlive>();
     Lease* l = find_lease(k.lease, local);
+    if (l == nullptr) l = adopt(k, local);
     if (l == nullptr) {
       if (counted) ++lost_;
       node.send(p.from, LeaseReply{.request = k.request, .ok = 0, .lease = k.lease});
@@ -157,6 +210,13 @@ void LockService::figures(Figures& out) const {
   out.sum("lost_leases", static_cast<double>(lost_));
   out.sum("releases", static_cast<double>(releases_));
   out.sum("expirations", static_cast<double>(expirations_));
+  out.sum("taken_over", static_cast<double>(taken_over_));
+  out.sum("not_leader", static_cast<double>(redirected_));
+  if (election_) {
+    election_->figures(out);
+  } else {  // one node: the election's figures are declared, and zero
+    RaftElection::zero_figures(out);
+  }
 }
 
 }  // namespace models

@@ -535,6 +535,14 @@ void RaftElection::figures(Figures& out) const {
   out.max("leaderless_max_ms", nearest_rank(periods, 100));
 }
 
+void RaftElection::zero_figures(Figures& out) {
+  for (const FigureDoc& doc : figure_docs()) {
+    if (doc.combine == Combine::Sum) out.sum(doc.name, 0);
+    if (doc.combine == Combine::Mean) out.mean(doc.name, 0);
+    if (doc.combine == Combine::Max) out.max(doc.name, 0);
+  }
+}
+
 std::vector<ConfigProblem> RaftElection::check(const RaftElectionConfig& c) {
   std::vector<ConfigProblem> problems;
   if (c.election_timeout_max < c.election_timeout_min)
@@ -549,6 +557,18 @@ std::vector<ConfigProblem> RaftElection::check(const RaftElectionConfig& c) {
                                                   sim::format_duration(c.heartbeat_interval) +
                                                   ": followers would time out between heartbeats"});
   return problems;
+}
+
+RaftGhost& raft_group_ghost(BuildContext& ctx, const RaftElectionConfig& config) {
+  DSIM_ASSERT(ctx.invariants != nullptr, "a raft group needs the run's invariant checks");
+  RaftGhost& ghost = ctx.invariants->ghost<RaftGhost>(ctx.component);
+  if (!ghost.configured()) {
+    std::vector<std::string> names;
+    for (const sim::NodeId n : ctx.nodes) names.push_back(ctx.cluster.node(n).name());
+    ghost.configure(ctx.component, std::move(names), ctx.invariants, config.heartbeat_interval,
+                    ctx.warmup_end, ctx.end);
+  }
+  return ghost;
 }
 
 }  // namespace models

@@ -275,6 +275,10 @@ class RaftListener {
   ~RaftListener() = default;
 };
 
+/// The ghost state of the raft group made of `ctx`'s component, configured by the first member
+/// built (every model whose replicas form a raft group calls this from its make()).
+RaftGhost& raft_group_ghost(BuildContext& ctx, const RaftElectionConfig& config);
+
 class RaftElection {
  public:
   static constexpr std::uint32_t kTimerKinds = 2;
@@ -311,6 +315,8 @@ class RaftElection {
 
   static FigureDocs figure_docs();
   void figures(Figures& out) const;
+  /// figure_docs()'s figures, all zero: for a model whose election is off (one node).
+  static void zero_figures(Figures& out);
   /// What describe()'s limits cannot say: min <= max, heartbeat_interval < min (for a model's
   /// check(); the fields named as in describe()).
   static std::vector<ConfigProblem> check(const RaftElectionConfig& config);

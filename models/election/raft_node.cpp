@@ -11,14 +11,7 @@ namespace models {
 std::unique_ptr<Model> RaftNode::make(const Config& config, BuildContext& ctx,
                                       std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "raft replica out of range");
-  DSIM_ASSERT(ctx.invariants != nullptr, "a raft group needs the run's invariant checks");
-  RaftGhost& ghost = ctx.invariants->ghost<RaftGhost>(ctx.component);
-  if (!ghost.configured()) {
-    std::vector<std::string> names;
-    for (const sim::NodeId n : ctx.nodes) names.push_back(ctx.cluster.node(n).name());
-    ghost.configure(ctx.component, std::move(names), ctx.invariants,
-                    config.election.heartbeat_interval, ctx.warmup_end, ctx.end);
-  }
+  RaftGhost& ghost = raft_group_ghost(ctx, config.election);
   sim::Node& node = ctx.cluster.node(ctx.nodes[replica]);
   return std::make_unique<RaftNode>(config, ctx.nodes, static_cast<std::uint32_t>(replica), ghost,
                                     node.stream("election"), ctx.warmup_end, ctx.end);
