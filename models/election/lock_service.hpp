@@ -61,7 +61,9 @@ struct LockServiceConfig {
       "A lock and lease service (etcd-like): acquire a key under a lease with a TTL (or "
       "compare-and-swap on its revision), keep-alive renewals, release, expiry on the service's "
       "own clock; every new holder gets a fencing token (a revision larger than all before). "
-      "Serves the lease protocol.";
+      "With several nodes it is replicated over Raft's election: the leader serves, a new "
+      "leader waits `failover_grace` and takes over the leases kept alive. Serves the lease "
+      "protocol.";
 
   sim::Duration request_time = sim::Duration::nanoseconds(100'000);
   sim::Duration max_ttl = sim::Duration::nanoseconds(3'600'000'000'000);
