@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 import figure
-from report import ReportError, variants
+from report import ReportError, by_component
 
 PLOT = "downtime"
 MODEL = "leader_crasher"
@@ -45,46 +45,13 @@ class Lines:
     absent: list
 
 
-def _components(variant):
-    scenario = variant.child("scenario", nullable=True, optional=True)
-    if scenario is None:
-        return None
-    return scenario.child("components", nullable=True, optional=True)
-
-
-def _model(components, name):
-    return components.child(name).string("model", optional=True)
-
-
 def extract(report, component=None):
     """The downtime CDF of every leader crasher of a report (only `component` when given), as
     Lines. Raises ReportError when the report has no leader crasher, `component` is none of
     them, or a percentile is missing, not a number, or smaller than the one before."""
-    checked = [(name, variant, _components(variant)) for name, variant in variants(report, PLOT)]
-    crashers, models = [], {}
-    for _, _, components in checked:
-        for name in components.obj if components is not None else ():
-            model = _model(components, name)
-            models.setdefault(name, model)
-            if model == MODEL and name not in crashers:
-                crashers.append(name)
-    if not crashers:
-        raise ReportError(f'no leader_crasher component (the {PLOT} plot needs one: a component whose model is '
-                          f'"{MODEL}" in /variants/*/scenario/components)')
-    if component is not None:
-        if component not in crashers:
-            what = (f'"{component}" is a {models[component]}, not a leader_crasher' if models.get(component)
-                    else f'no leader_crasher "{component}"')
-            raise ReportError(f"--component: {what} (the leader crashers: {', '.join(crashers)})")
-        crashers = [component]
-    lines, absent = [], []
-    for name, variant, components in checked:
-        for crasher in crashers:
-            if components is None or crasher not in components.obj or _model(components, crasher) != MODEL:
-                absent.append((name, crasher))
-                continue
-            lines.append(_line(name, variant.child("figures"), crasher))
-    return Lines(lines, absent)
+    return Lines(*by_component(report, PLOT, MODEL, "leader_crasher", component,
+                               lambda name, variant, _, crasher: _line(name, variant.child("figures"), crasher),
+                               plural="leader crashers", needs="one: a component"))
 
 
 def _line(variant, figures, crasher):

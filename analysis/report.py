@@ -223,12 +223,13 @@ def model_of(components, name):
     return components.child(name).string("model", optional=True)
 
 
-def by_component(report, plot, model, kind, component, build):
+def by_component(report, plot, model, kind, component, build, plural=None, needs=None):
     """build(variant name, variant Need, components Need, component name) for every component
     whose model is `model` (only `component` when given) in every variant; returns (the built
     items, the (variant, component) pairs where the component is absent). `kind` names such a
-    component in messages ("sharder"). Raises ReportError when the report has none, or when
-    `component` is not one of them."""
+    component in messages ("sharder"; `plural` and `needs` override "sharders" and "a sharder
+    component: one"). Raises ReportError when the report has none, or when `component` is not one
+    of them."""
     checked = [(name, variant, _components(variant)) for name, variant in variants(report, plot)]
     chosen, models = [], {}
     for _, _, components in checked:
@@ -238,13 +239,13 @@ def by_component(report, plot, model, kind, component, build):
             if found == model and name not in chosen:
                 chosen.append(name)
     if not chosen:
-        raise ReportError(f'no {kind} component (the {plot} plot needs a {kind} component: one whose model is '
-                          f'"{model}" in /variants/*/scenario/components)')
+        raise ReportError(f'no {kind} component (the {plot} plot needs {needs or f"a {kind} component: one"} '
+                          f'whose model is "{model}" in /variants/*/scenario/components)')
     if component is not None:
         if component not in chosen:
             what = (f'"{component}" is a {models[component]}, not a {kind}' if models.get(component)
                     else f'no {kind} "{component}"')
-            raise ReportError(f"--component: {what} (the {kind}s: {', '.join(chosen)})")
+            raise ReportError(f"--component: {what} (the {plural or kind + 's'}: {', '.join(chosen)})")
         chosen = [component]
     items, absent = [], []
     for name, variant, components in checked:
