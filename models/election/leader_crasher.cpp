@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "models/election/raft_node.hpp"
 #include "models/shared/true_time_timer.hpp"
 #include "sim/assert.hpp"
 
@@ -21,21 +22,24 @@ std::unique_ptr<Model> LeaderCrasher::make(const Config& config, BuildContext& c
   RaftGhost& ghost = ctx.invariants->ghost<RaftGhost>(config.target.name);
   sim::Node& node = ctx.cluster.node(ctx.nodes[replica]);
   return std::make_unique<LeaderCrasher>(config, ctx.cluster, std::move(members), ghost,
-                                         node.stream("crash"), ctx.warmup_end, ctx.end);
+                                         node.stream("crash"), node.stream("logs"), ctx.warmup_end,
+                                         ctx.end);
 }
 
 LeaderCrasher::LeaderCrasher(const Config& config, sim::Cluster& cluster,
                              std::vector<sim::NodeId> members, RaftGhost& ghost, sim::Rng rng,
-                             sim::Time measure_from, sim::Time measure_to)
+                             sim::Rng log_rng, sim::Time measure_from, sim::Time measure_to)
     : config_(config),
       cluster_(cluster),
       members_(std::move(members)),
       ghost_(ghost),
       rng_(rng),
+      log_rng_(log_rng),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   ghost_.watch(*this);
   downtimes_ms_.reserve(config.trials > 0 ? static_cast<std::size_t>(config.trials) : 1024);
+  log_lengths_.reserve(members_.size());
 }
 
 void LeaderCrasher::on_start(sim::Node& node) {
@@ -110,8 +114,23 @@ void LeaderCrasher::crash(sim::Node& node) {
   crashed_term_ = armed_term_;
   victim_ = members_[armed_leader_];
   victim_down_ = true;
+  if (config_.distinct_logs) assign_log_lengths(armed_leader_);
   cluster_.crash(victim_);
   set_timer_at_true_time(node, crashed_at_ + config_.down_for, {kRestart, started_});
+}
+
+void LeaderCrasher::assign_log_lengths(std::uint32_t victim) {
+  log_lengths_.clear();
+  for (std::uint64_t l = 1; l < members_.size(); ++l) log_lengths_.push_back(l);
+  for (std::size_t i = log_lengths_.size(); i > 1; --i)  // Fisher-Yates
+    std::swap(log_lengths_[i - 1], log_lengths_[log_rng_.below(i)]);
+  std::size_t next = 0;
+  for (std::uint32_t m = 0; m < members_.size(); ++m) {
+    // The wiring makes every member a raft_node (the only model that serves "raft").
+    auto* member = dynamic_cast<RaftNode*>(cluster_.node(members_[m]).process());
+    DSIM_ASSERT(member != nullptr, "a leader crasher's target is a raft_node group");
+    member->set_log_length(m == victim ? members_.size() : log_lengths_[next++]);
+  }
 }
 
 void LeaderCrasher::on_leader_established(std::uint64_t term, std::uint32_t /*member*/,

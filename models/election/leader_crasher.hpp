@@ -37,8 +37,12 @@
 // - Ongaro's script also "triggered a synchronized broadcast of heartbeat RPCs from the leader
 //   before terminating its process"; here every heartbeat is such a broadcast (sent to every
 //   member at once), so the crash comes after an ordinary one.
-// - The paper gave the servers logs of different lengths so that two of four could not win; the
-//   raft part has no log (any survivor can win).
+// - The paper gave the servers logs of different lengths so that two of four could not win:
+//   with `distinct_logs`, each crash first gives the members logs of distinct lengths (the raft
+//   part keeps only a length: RaftElection::set_log_length), the leader the longest and the
+//   survivors 1 .. n-1 in a random order (the crasher's stream "logs"), so that only the
+//   survivors with the longer logs can collect a majority (the two longest of four); without
+//   it, all logs are equal and any survivor can win.
 // - The crashes are the crasher's own, applied through the cluster: they are not in the run's
 //   fault log (a thousand trials would flood it); the members' state timelines show them
 //   ("crashed").
@@ -69,6 +73,7 @@ struct LeaderCrasherConfig {
   sim::Duration stable_for = sim::Duration::nanoseconds(1'000'000'000);
   sim::Duration down_for = sim::Duration::nanoseconds(500'000'000);
   std::int64_t trials = 0;
+  bool distinct_logs = false;
 
   template <class V>
   void describe(V& v) {
@@ -81,6 +86,10 @@ struct LeaderCrasherConfig {
             Limits{0});
     v.field("trials", trials, "the most trials to run (0: as many as the run holds)",
             Limits{0, 1e9});
+    v.field("distinct_logs", distinct_logs,
+            "at each crash, give the members logs of distinct lengths in a random order, the "
+            "leader's the longest (as the paper's benchmark did): only survivors with longer logs "
+            "can win");
   }
 };
 
@@ -99,7 +108,8 @@ class LeaderCrasher : public Model, private RaftWatcher {
   static FigureDocs figure_docs();
 
   LeaderCrasher(const Config& config, sim::Cluster& cluster, std::vector<sim::NodeId> members,
-                RaftGhost& ghost, sim::Rng rng, sim::Time measure_from, sim::Time measure_to);
+                RaftGhost& ghost, sim::Rng rng, sim::Rng log_rng, sim::Time measure_from,
+                sim::Time measure_to);
 
   void on_start(sim::Node& node) override;
   void on_message(sim::Node& /*node*/, const sim::Message& /*message*/) override {}
@@ -116,6 +126,8 @@ class LeaderCrasher : public Model, private RaftWatcher {
 
   void check(sim::Node& node);
   void crash(sim::Node& node);
+  /// distinct_logs: the victim's log the longest, the others' 1 .. n-1 shuffled.
+  void assign_log_lengths(std::uint32_t victim);
   void on_leader_established(std::uint64_t term, std::uint32_t member, sim::Time at) override;
   bool measured(sim::Time t) const { return t >= measure_from_ && t <= measure_to_; }
 
@@ -123,8 +135,9 @@ class LeaderCrasher : public Model, private RaftWatcher {
   sim::Cluster& cluster_;
   std::vector<sim::NodeId> members_;
   RaftGhost& ghost_;
-  sim::Rng rng_;
+  sim::Rng rng_, log_rng_;
   sim::Time measure_from_, measure_to_;
+  std::vector<std::uint64_t> log_lengths_;  // distinct_logs: scratch for the shuffle
 
   bool armed_ = false;  // a crash is scheduled
   std::uint32_t armed_leader_ = 0;

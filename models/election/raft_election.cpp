@@ -205,6 +205,7 @@ RaftElection::RaftElection(const RaftElectionConfig& config, std::vector<sim::No
     member_of_node_[members_[m]] = static_cast<std::int32_t>(m);
   votes_.assign(members_.size(), 0);
   answered_.assign(members_.size(), sim::Time::zero());
+  pending_replies_.assign(members_.size() + 1, {});  // the last: a candidate's RequestVotes
 }
 
 void RaftElection::start(sim::Node& node) {
@@ -230,6 +231,7 @@ void RaftElection::on_crash(sim::Node& node) {
   leader_ = kNone;
   heard_leader_ = false;
   clear_marks(votes_, vote_count_);
+  std::fill(pending_replies_.begin(), pending_replies_.end(), PendingReply{});  // never sent
   if (!config_.durable_state) {
     term_ = 0;
     voted_for_ = kNone;
@@ -264,6 +266,10 @@ bool RaftElection::on_timer(sim::Node& node, sim::TimerTag tag) {
     if (role_ == RaftRole::Leader && tag.value == heartbeat_epoch_) on_heartbeat_tick(node);
     return true;
   }
+  if (tag.kind == heartbeat_kind_ + 1) {
+    on_persisted(node, tag.value);
+    return true;
+  }
   return false;
 }
 
@@ -273,22 +279,49 @@ void RaftElection::on_request_vote(sim::Node& node, std::uint32_t from,
                                    const RaftRequestVote& request) {
   if (request.pre_vote != 0) {
     // Nobody changes state for a pre-vote; a refusal tells the pre-candidate our term.
-    const bool grant =
-        request.term > term_ && role_ != RaftRole::Leader && !heard_from_leader_recently(node);
+    const bool grant = request.term > term_ && request.last_log >= log_length_ &&
+                       role_ != RaftRole::Leader && !heard_from_leader_recently(node);
     node.send(members_[from], RaftVoteReply{.term = grant ? request.term : term_,
                                             .round = request.round,
                                             .granted = grant ? std::uint8_t{1} : std::uint8_t{0},
                                             .pre_vote = 1});
     return;
   }
-  if (request.term > term_) adopt_term(node, request.term);
-  const bool grant = request.term == term_ && (voted_for_ == kNone || voted_for_ == from);
+  const bool newer = request.term > term_;
+  if (newer) adopt_term(node, request.term);
+  const bool grant = request.term == term_ && (voted_for_ == kNone || voted_for_ == from) &&
+                     request.last_log >= log_length_;
   if (grant) {
-    voted_for_ = from;  // durable: written before the reply (in no time, here)
+    voted_for_ = from;  // durable: written before the reply
     arm_election_timer(node);
   }
-  node.send(members_[from],
-            RaftVoteReply{.term = term_, .granted = grant ? std::uint8_t{1} : std::uint8_t{0}});
+  const RaftVoteReply reply{.term = term_, .granted = grant ? std::uint8_t{1} : std::uint8_t{0}};
+  if ((newer || grant) && config_.persist_time > sim::Duration::zero())
+    after_persist(node, from, reply);
+  else
+    node.send(members_[from], reply);
+}
+
+void RaftElection::after_persist(sim::Node& node, std::size_t slot, const RaftVoteReply& reply) {
+  pending_replies_[slot] = {reply, ++persist_sequence_};
+  node.set_timer(config_.persist_time,
+                 {heartbeat_kind_ + 1, persist_sequence_ * pending_replies_.size() + slot});
+}
+
+void RaftElection::on_persisted(sim::Node& node, std::uint64_t value) {
+  const std::uint64_t slot = value % pending_replies_.size();
+  PendingReply& pending = pending_replies_[slot];
+  if (pending.sequence != value / pending_replies_.size()) return;  // superseded, or crashed
+  pending.sequence = 0;
+  if (slot < members_.size())
+    node.send(members_[slot], pending.reply);
+  else if (role_ == RaftRole::Candidate && term_ == pending.reply.term)
+    send_vote_requests(node);  // still running for the term it wrote
+}
+
+void RaftElection::send_vote_requests(sim::Node& node) {
+  for (std::uint32_t m = 0; m < members_.size(); ++m)
+    if (m != self_) node.send(members_[m], RaftRequestVote{.term = term_, .last_log = log_length_});
 }
 
 void RaftElection::on_vote_reply(sim::Node& node, std::uint32_t from, const RaftVoteReply& reply) {
@@ -396,8 +429,10 @@ void RaftElection::start_pre_vote(sim::Node& node) {
   }
   for (std::uint32_t m = 0; m < members_.size(); ++m)
     if (m != self_)
-      node.send(members_[m],
-                RaftRequestVote{.term = term_ + 1, .round = pre_vote_round_, .pre_vote = 1});
+      node.send(
+          members_[m],
+          RaftRequestVote{
+              .term = term_ + 1, .last_log = log_length_, .round = pre_vote_round_, .pre_vote = 1});
 }
 
 void RaftElection::start_election(sim::Node& node) {
@@ -416,8 +451,10 @@ void RaftElection::start_election(sim::Node& node) {
     become_leader(node);
     return;
   }
-  for (std::uint32_t m = 0; m < members_.size(); ++m)
-    if (m != self_) node.send(members_[m], RaftRequestVote{.term = term_});
+  if (config_.persist_time > sim::Duration::zero())
+    after_persist(node, members_.size(), RaftVoteReply{.term = term_});  // then ask everyone
+  else
+    send_vote_requests(node);
 }
 
 void RaftElection::become_leader(sim::Node& node) {

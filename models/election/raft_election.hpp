@@ -20,7 +20,8 @@
 //   makes it leader.
 // - Voting: a RequestVote of an older term is refused; one of a newer term first makes the voter
 //   a follower of that term with no vote; then the vote is granted if votedFor is none or the
-//   candidate (Raft's "at least as up-to-date" log check is trivially true: see the differences),
+//   candidate and the candidate's log is at least as long as the voter's (Raft's "at least as
+//   up-to-date" check; see difference 1),
 //   and granting rearms the voter's election timer. So one vote per member per term.
 // - Leader: AppendEntries{term} with no entries (a heartbeat) to every other member at once, then
 //   every `heartbeat_interval` on its clock. A member accepts one of its term or a newer one
@@ -68,22 +69,30 @@
 // leaderless periods' count, p50, p99 and maximum. Counted for what happens in [measure_from,
 // measure_to] (true time).
 // State timeline "raft" per member: follower, pre_candidate, candidate, leader, and crashed.
-// Timers: two kinds from the owner's base kind: base (the election timer), base + 1 (heartbeats).
+// Timers: three kinds from the owner's base kind: base (the election timer), base + 1
+// (heartbeats), base + 2 (a durable write done: its reply or RequestVotes go out).
 // Messages: RaftRequestVote, RaftVoteReply, RaftAppendEntries, RaftAppendReply (below); the
 // protocol "raft", spoken only among the members.
 // Steady state allocates nothing (tables sized to the members at set-up; the ghost's per-term
 // table grows by doubling, at elections only).
 //
 // Differences from the paper and the thesis, all of them:
-// 1. No log: only election. RequestVote carries no lastLogIndex/lastLogTerm and the voter's
-//    up-to-date check is trivially true (all logs are equal); AppendEntries carries no entries,
-//    prevLogIndex or commit index; a new leader appends no no-op entry. (The paper's Figure 16
-//    made logs differ so that two of four servers could not win; here any member can.)
+// 1. No log: only election. A member's log is one number, its length, durable, 0 unless a
+//    harness sets it (set_log_length: the leader crasher does, to reproduce Figure 16's logs of
+//    different lengths); RequestVote carries it as lastLogIndex, all entries of one term, and a
+//    voter (or pre-voter) refuses a candidate whose log is shorter than its own (section 5.4.1).
+//    AppendEntries carries no entries, prevLogIndex or commit index, and leaves the lengths
+//    alone; a new leader appends no no-op entry.
 // 2. RPCs are sent once and never retried: a lost RequestVote or reply can cost an election
 //    (the next timeout starts another); a lost heartbeat is made up by the next one.
-// 3. Writing currentTerm and votedFor to stable storage takes no time: a vote is answered at
-//    once. (The paper's "broadcast time" of about 15 ms includes a disk write; here a scenario
-//    puts the whole of it in the network's latency.)
+// 3. Writing currentTerm and votedFor to stable storage takes `persist_time` (default 0: no
+//    time), the same for every write, and writes do not queue behind each other: a member that
+//    changed them for a RequestVote (granted, or a newer term adopted) answers persist_time
+//    later, and a candidate sends its RequestVotes persist_time after raising its term. Its
+//    in-memory state changes at once (a request arriving meanwhile sees the new term and vote:
+//    the safe choice, as in LogCabin and etcd, which answer only after the write). Pre-votes and
+//    heartbeats change nothing durable and are answered at once. (The paper's "broadcast time"
+//    of about 15 ms was mostly this write: "network round trip plus disk write".)
 // 4. Pre-vote: the round number of a pre-vote is carried and echoed, so a late grant of an
 //    earlier round does not count in a later one (etcd counts it).
 // 5. check_quorum looks back election_timeout_min at every heartbeat (etcd: every election
@@ -122,6 +131,7 @@ struct RaftElectionConfig {
   bool pre_vote = false;
   bool check_quorum = false;
   bool durable_state = true;
+  sim::Duration persist_time = sim::Duration::zero();
 
   template <class V>
   void describe(V& v) {
@@ -144,6 +154,10 @@ struct RaftElectionConfig {
     v.field("durable_state", durable_state,
             "currentTerm and votedFor survive a crash, as Raft requires; false: a restarted member "
             "forgets its vote, and two leaders of one term become possible");
+    v.field("persist_time", persist_time,
+            "writing currentTerm and votedFor to stable storage: a vote (or a newer term) is "
+            "answered, and a candidate's RequestVotes sent, this long after the change (the "
+            "paper's 15 ms broadcast time was mostly this disk write); 0: instantaneous");
   }
 };
 
@@ -152,7 +166,8 @@ struct RaftElectionConfig {
 /// A candidate's (or, with pre_vote set, a pre-candidate's) request for a vote in `term`.
 struct RaftRequestVote {
   std::uint64_t term = 0;
-  std::uint32_t round = 0;  // pre-votes: the pre-candidate's round, echoed in the reply
+  std::uint64_t last_log = 0;  // the candidate's log length (see set_log_length)
+  std::uint32_t round = 0;     // pre-votes: the pre-candidate's round, echoed in the reply
   std::uint8_t pre_vote = 0;
 };
 
@@ -281,7 +296,7 @@ RaftGhost& raft_group_ghost(BuildContext& ctx, const RaftElectionConfig& config)
 
 class RaftElection {
  public:
-  static constexpr std::uint32_t kTimerKinds = 2;
+  static constexpr std::uint32_t kTimerKinds = 3;
   static constexpr std::uint32_t kNone = 0xffffffffu;
 
   /// `members`: the group's nodes, in a fixed order every member shares; `self`: this member's
@@ -301,6 +316,10 @@ class RaftElection {
   bool on_timer(sim::Node& node, sim::TimerTag tag);
   /// The node crashed: volatile state lost; durable state kept if durable_state.
   void on_crash(sim::Node& node);
+
+  /// The length of this member's log (durable; see difference 1): set by a harness.
+  void set_log_length(std::uint64_t length) { log_length_ = length; }
+  std::uint64_t log_length() const { return log_length_; }
 
   RaftRole role() const { return role_; }
   std::uint64_t term() const { return term_; }
@@ -328,6 +347,11 @@ class RaftElection {
   void on_append_reply(sim::Node& node, std::uint32_t from, const RaftAppendReply& reply);
   void on_election_timeout(sim::Node& node);
   void on_heartbeat_tick(sim::Node& node);
+  /// Waits persist_time, then sends `reply` to member `slot` (slot members(): the candidate's
+  /// RequestVotes of reply.term, if still running for it).
+  void after_persist(sim::Node& node, std::size_t slot, const RaftVoteReply& reply);
+  void on_persisted(sim::Node& node, std::uint64_t value);
+  void send_vote_requests(sim::Node& node);
 
   void start_pre_vote(sim::Node& node);
   void start_election(sim::Node& node);
@@ -353,9 +377,10 @@ class RaftElection {
   RaftListener* listener_;
   StateTimeline timeline_;
 
-  // Durable (with durable_state): currentTerm and votedFor.
+  // Durable (with durable_state): currentTerm and votedFor; and the log's length, always.
   std::uint64_t term_ = 0;
   std::uint32_t voted_for_ = kNone;
+  std::uint64_t log_length_ = 0;
   // Volatile.
   RaftRole role_ = RaftRole::Follower;
   std::uint32_t leader_ = kNone;
@@ -369,6 +394,14 @@ class RaftElection {
   bool election_timer_armed_ = false;
   std::uint64_t election_epoch_ = 0;   // names the armed election timer
   std::uint64_t heartbeat_epoch_ = 0;  // names the leadership whose heartbeats tick
+  // persist_time: per member, the vote reply waiting for its write (the newest only: an older
+  // one is moot), named by a sequence number so that a superseded write's timer sends nothing.
+  struct PendingReply {
+    RaftVoteReply reply;
+    std::uint64_t sequence = 0;  // 0: none waiting
+  };
+  std::vector<PendingReply> pending_replies_;
+  std::uint64_t persist_sequence_ = 0;
 
   std::uint64_t highest_term_ = 0;  // for terms_reached (a non-durable restart forgets term_)
   std::uint64_t elections_started_ = 0, pre_votes_started_ = 0, step_downs_ = 0, quorum_losses_ = 0;

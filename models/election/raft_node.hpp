@@ -66,9 +66,11 @@ class RaftNode : public Model {
   }
 
   const RaftElection& election() const { return election_; }
+  /// A harness's hand in the log's length (RaftElection::set_log_length).
+  void set_log_length(std::uint64_t length) { election_.set_log_length(length); }
 
  private:
-  static constexpr std::uint32_t kElectionTimers = 1;  // and 2: RaftElection::kTimerKinds
+  static constexpr std::uint32_t kElectionTimers = 1;  // to 3: RaftElection::kTimerKinds
 
   RaftElection election_;
 };

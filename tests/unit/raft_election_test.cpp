@@ -315,6 +315,51 @@ TEST_CASE("raft: durable state survives a crash, volatile state does not") {
   }
 }
 
+TEST_CASE("raft: with persist_time, votes and a candidate's requests wait for the write") {
+  RaftElectionConfig c = quiet();
+  c.persist_time = 15_ms;
+  PartBench b(3, c);
+  b.send(1, at_ms(10), RaftRequestVote{.term = 1});  // a vote: written, then answered
+  b.send(2, at_ms(12), RaftRequestVote{.term = 1});  // refused: nothing to write, answered at once
+  b.send(2, at_ms(40), RaftRequestVote{.term = 2});  // a newer term and a vote: written first
+  b.send(1, at_ms(45), RaftRequestVote{.term = 3});  // newer again, while term 2's write runs
+  b.sim.run_until(at_ms(100));
+  std::vector<Peer::Got> one, two;
+  for (const auto& g : b.peer(1).got)
+    if (g.is_vote_reply) one.push_back(g);
+  for (const auto& g : b.peer(2).got)
+    if (g.is_vote_reply) two.push_back(g);
+  REQUIRE(one.size() == 2);
+  REQUIRE(two.size() == 2);
+  CHECK(one[0].at == at_ms(25));
+  CHECK((one[0].vote.granted == 1 && one[0].vote.term == 1));
+  CHECK(two[0].at == at_ms(12));
+  CHECK(two[0].vote.granted == 0);
+  // Term 2's vote leaves after its write although term 3 arrived meanwhile (in memory at once).
+  CHECK(two[1].at == at_ms(55));
+  CHECK((two[1].vote.granted == 1 && two[1].vote.term == 2));
+  CHECK(one[1].at == at_ms(60));
+  CHECK((one[1].vote.granted == 1 && one[1].vote.term == 3));
+
+  // A candidate writes its term and vote before asking; a crash during the write sends nothing.
+  RaftElectionConfig eager = quiet();
+  eager.persist_time = 15_ms;
+  eager.election_timeout_min = eager.election_timeout_max = 100_ms;
+  PartBench k(3, eager);
+  k.sim.run_until(at_ms(110));
+  CHECK(k.part().role() == RaftRole::Candidate);
+  CHECK(k.peer(1).got.empty());  // still writing
+  k.sim.run_until(at_ms(120));
+  REQUIRE(k.peer(1).got.size() == 1);
+  CHECK(k.peer(1).got[0].at == at_ms(115));
+  CHECK((k.peer(1).got[0].is_request && k.peer(1).got[0].request.term == 1));
+  k.sim.run_until(at_ms(210));  // term 2's election (no votes came) ...
+  k.cluster.crash(k.ids[0]);    // ... crashes 10 ms into its write
+  k.sim.run_until(at_ms(300));
+  CHECK(k.peer(1).got.size() == 1);
+  CHECK(k.part().term() == 2);  // durable all the same: the safe side
+}
+
 // ---- whole groups of raft_node ---------------------------------------------------------------
 
 namespace {
@@ -651,4 +696,56 @@ TEST_CASE("leader_crasher: no trial without a stable leader, and none after `tri
   CHECK(h.cluster.counters().crashes == 0);
   CHECK(std::isnan(dsimtest::figure(*patient, "downtime_p50_ms")));
   CHECK(std::isnan(dsimtest::figure(*patient, "terms_per_trial")));
+}
+
+TEST_CASE("raft: a voter refuses a candidate whose log is shorter than its own") {
+  PartBench b(3, quiet());
+  b.member->election.set_log_length(5);
+  b.send(1, at_ms(10), RaftRequestVote{.term = 1, .last_log = 4});  // shorter: refused
+  b.send(2, at_ms(20), RaftRequestVote{.term = 1, .last_log = 5});  // as long: granted
+  b.send(1, at_ms(30), RaftRequestVote{.term = 2, .last_log = 4, .round = 1, .pre_vote = 1});
+  b.sim.run_until(at_ms(40));
+  const auto one = b.peer(1).vote_replies();
+  const auto two = b.peer(2).vote_replies();
+  REQUIRE(one.size() == 2);
+  REQUIRE(two.size() == 1);
+  CHECK((one[0].granted == 0 && one[0].term == 1));  // the term adopted all the same
+  CHECK(two[0].granted == 1);
+  CHECK((one[1].pre_vote == 1 && one[1].granted == 0));  // a pre-vote checks the log too
+}
+
+TEST_CASE("leader_crasher: distinct_logs leaves only the survivors with longer logs able to win") {
+  // Five members: at each crash the leader gets the longest log and the four survivors 1 .. 4 in
+  // a random order; a winner needs 3 votes, so only the survivors with logs 3 and 4 can win.
+  RaftNodeConfig c = standard();
+  c.election.heartbeat_interval = 75_ms;
+  dsimtest::ModelHarness h(5, at_ms(0), at_ms(100'000));
+  h.cluster.network().set_default_link({Distribution::constant(1e6)});
+  auto nodes = h.build<RaftNode>("raft", 5, c);
+  models::LeaderCrasherConfig k;
+  k.target.name = "raft";
+  k.stable_for = 500_ms;
+  k.down_for = 200_ms;
+  k.trials = 30;
+  k.distinct_logs = true;
+  h.build<models::LeaderCrasher>("crasher", 1, k);
+  std::vector<std::uint64_t> winners_logs;
+  struct Watch : models::RaftWatcher {
+    std::vector<RaftNode*>* nodes;
+    std::vector<std::uint64_t>* logs;
+    void on_leader_established(std::uint64_t, std::uint32_t member, Time) override {
+      logs->push_back((*nodes)[member]->election().log_length());
+    }
+  } watch;
+  watch.nodes = &nodes;
+  watch.logs = &winners_logs;
+  h.invariants.ghost<RaftGhost>("raft").watch(watch);
+  h.run();
+  REQUIRE(winners_logs.size() == 31);  // the first leader (all logs 0), then one per trial
+  for (std::size_t i = 1; i < winners_logs.size(); ++i) CHECK(winners_logs[i] >= 3);
+  std::vector<std::uint64_t> lengths;
+  for (const RaftNode* n : nodes) lengths.push_back(n->election().log_length());
+  std::sort(lengths.begin(), lengths.end());
+  CHECK(lengths == std::vector<std::uint64_t>{1, 2, 3, 4, 5});  // distinct: a permutation
+  CHECK(h.invariants.count() == 0);
 }
