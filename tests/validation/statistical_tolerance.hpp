@@ -2,6 +2,7 @@
 // (see the header comment of queueing_test.cpp for the derivation and the constants).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 namespace queueing {
@@ -21,6 +22,11 @@ inline double quantile_tolerance(double indicator_variance_constant, double dens
                                  double q) {
   return kStandardErrors * std::sqrt(indicator_variance_constant / n) / density +
          kHistogramError * q;
+}
+
+/// Of a proportion p estimated from n independent trials.
+inline double proportion_tolerance(double p, double n) {
+  return kStandardErrors * std::sqrt(std::max(p * (1 - p), 1e-12) / n);
 }
 
 }  // namespace queueing
