@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "scenario/report.hpp"
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/scenario_error.hpp"
@@ -298,4 +299,26 @@ TEST_CASE(
   CHECK(failures > 10);
   CHECK(a.faults.size() >= failures);
   CHECK(a.faults_unlisted == 0);
+}
+
+TEST_CASE("failure process: a long run's report lists 1000 crashes and counts the others") {
+  const std::string text = R"({"name": "fp", "duration": "100s",
+    "components": {"api": {"model": "server"},
+                   "client": {"model": "open_loop_client", "rate": "10/s", "target": "api"}},
+    "faults": [{"action": "failures", "target": "api", "at": "1s",
+                "time_to_failure": {"dist": "exponential", "mean": "10ms"},
+                "time_to_repair": "1ms"}]})";
+  const auto file = scenario::load_scenario_text(text, "fp.json");
+  std::vector<scenario::VariantResults> results{{&file.variants[0], {}}};
+  results[0].runs.push_back(scenario::run_scenario(file.variants[0], 1));
+  const auto report = scenario::make_report(file, results);
+  const auto& run = report.at("variants")[0].at("runs")[0];
+  CHECK(run.at("faults").size() == 1000);
+  CHECK(run.at("faults")[0].at("detail") == "failure process /faults/0");
+  const auto& process = run.at("failure_processes")[0];
+  const auto failures = process.at("failures").get<std::uint64_t>();
+  CHECK(failures > 8000);  // about 99 s / 11 ms
+  CHECK(run.at("faults_unlisted").get<std::uint64_t>() == failures - 1000);
+  CHECK(process.at("up_fraction").get<double>() == Approx(10.0 / 11.0).margin(0.01));
+  CHECK(process.at("nodes")[0].at("node") == "api");
 }
