@@ -1,11 +1,14 @@
 // "faults": [{"action": "crash", "target": "api[0]", "at": "20s", "for": "10s"}, ...]
 // Each action has its own keys; every target must name nodes or components of the scenario.
+#include <cmath>
 #include <map>
+#include <utility>
 
 #include "scenario/loader_parts.hpp"
 #include "scenario/model_catalog.hpp"
 #include "scenario/node_index.hpp"
 #include "scenario/object_fields.hpp"
+#include "sim/failure_process.hpp"
 
 namespace scenario {
 namespace {
@@ -22,6 +25,7 @@ const std::map<std::string, std::vector<std::string>>& action_keys() {
       {"clock_step", {"target", "by"}},
       {"clock_drift", {"target", "ppm"}},
       {"load", {"target", "factor"}},
+      {"failures", {"target", "time_to_failure", "time_to_repair"}},
   };
   return keys;
 }
@@ -92,6 +96,27 @@ void read_groups(const ObjectFields& fields, const NodeIndex& index, Problems& p
   }
 }
 
+// A failure process's two distributions: positive and finite means (read_value refuses a
+// non-positive mean), and a mean time to failure of at least 1 ms, so that a run cannot drown
+// in failures. Draws below 1 ns are raised to 1 ns (sim/failure_process.hpp).
+void read_failure_times(ObjectFields& fields, FaultSpec& f) {
+  for (auto [key, out] : {std::pair{"time_to_failure", &f.time_to_failure},
+                          std::pair{"time_to_repair", &f.time_to_repair}}) {
+    if (!fields.get(key, *out, {1}, true)) continue;
+    if (!std::isfinite(out->mean()))
+      fields.problems().add(fields.path(key), "expected a distribution with a finite mean, got " +
+                                                  shown(fields.at(key)));
+  }
+  const double mean_ns = f.time_to_failure.mean();
+  const auto min_ns = static_cast<double>(sim::FailureProcess::kMinMeanTimeToFailure.ns());
+  if (fields.has("time_to_failure") && mean_ns > 0 && mean_ns < min_ns)
+    fields.problems().add(fields.path("time_to_failure"),
+                          "expected a mean time to failure of at least " +
+                              sim::format_duration(sim::FailureProcess::kMinMeanTimeToFailure) +
+                              ", got " + shown(fields.at("time_to_failure")) + " (mean " +
+                              sim::format_duration(sim::duration_from_ns(mean_ns)) + ")");
+}
+
 void read_one(const Json& entry, const std::string& path, const ScenarioSpec& scenario,
               const NodeIndex& index, Problems& problems, std::vector<FaultSpec>& out) {
   if (!entry.is_object() || !entry.contains("action") || !entry.at("action").is_string() ||
@@ -108,7 +133,7 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
   std::vector<std::string> allowed = {"action", "at", "for"};
   for (const auto& k : action_keys().at(f.action)) allowed.push_back(k);
   ObjectFields fields(entry, path, problems, allowed);
-  fields.get("at", f.at, {}, true);
+  fields.get("at", f.at, {}, f.action != "failures");  // a failure process: from the start
   if (f.at >= scenario.duration && scenario.duration > sim::Duration::zero())
     problems.add(fields.path("at"), "expected a time before the end of the run (" +
                                         sim::format_duration(scenario.duration) + "), got \"" +
@@ -174,6 +199,7 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
     }
   }
   if (f.action == "clock_drift") fields.get("ppm", f.ppm, {-999'999, 999'999}, true);
+  if (f.action == "failures") read_failure_times(fields, f);
   out.push_back(std::move(f));
 }
 

@@ -24,6 +24,35 @@ Json fault_json(const sim::FaultRecord& f) {
           {"end_s", f.end ? Json(f.end->seconds()) : Json(nullptr)}};
 }
 
+// Each failure process's ground truth: per node, and its nodes' mean up fraction and total
+// failures.
+Json failure_processes_json(const RunResult& run) {
+  Json out = Json::array();
+  for (const auto& p : run.failure_processes) {
+    Json nodes = Json::array();
+    double up = 0;
+    std::uint64_t failures = 0, skipped = 0;
+    for (const auto& n : p.nodes) {
+      nodes.push_back({{"node", n.node},
+                       {"up_fraction", n.up_fraction},
+                       {"failures", n.failures},
+                       {"skipped", n.skipped}});
+      up += n.up_fraction;
+      failures += n.failures;
+      skipped += n.skipped;
+    }
+    out.push_back(
+        {{"fault", p.fault},
+         {"expected_up_fraction", p.expected_up_fraction},
+         {"up_fraction",
+          p.nodes.empty() ? Json(nullptr) : Json(up / static_cast<double>(p.nodes.size()))},
+         {"failures", failures},
+         {"skipped", skipped},
+         {"nodes", std::move(nodes)}});
+  }
+  return out;
+}
+
 Json states_json(const RunResult& run) {
   Json out = Json::array();
   for (const auto& s : run.states) {
@@ -190,6 +219,8 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                          for (const auto& record : r.faults) f.push_back(fault_json(record));
                          return f;
                        }()},
+                      {"faults_unlisted", r.faults_unlisted},
+                      {"failure_processes", failure_processes_json(r)},
                       {"states", states_json(r)},
                       {"models", models_json(r)},
                       {"invariants", invariants_json(r)},

@@ -56,6 +56,19 @@ class Builder {
     return out;
   }
 
+  std::vector<FailureProcessFigures> failure_figures() const {
+    std::vector<FailureProcessFigures> out;
+    for (std::size_t i = 0; i < failure_processes_.size(); ++i) {
+      const sim::FailureProcess& p = failure_processes_[i];
+      FailureProcessFigures& f = out.emplace_back();
+      f.fault = failure_specs_[i]->path;
+      f.expected_up_fraction = p.expected_up_fraction();
+      for (const auto& n : p.figures())
+        f.nodes.push_back({cluster_.node(n.node).name(), n.up_fraction, n.failures, n.skipped});
+    }
+    return out;
+  }
+
   std::vector<ComponentFigures> figures() const {
     std::vector<ComponentFigures> out;
     for (std::size_t c = 0; c < spec_.components.size(); ++c) {
@@ -190,6 +203,10 @@ class Builder {
         schedule_load(f);
         continue;
       }
+      if (f.action == "failures") {
+        schedule_failures(f);
+        continue;
+      }
       if (f.action == "partition") {
         std::vector<std::vector<sim::NodeId>> groups;
         for (const auto& g : f.groups) groups.push_back(nodes(g));
@@ -236,6 +253,21 @@ class Builder {
           faults_.clock_drift(when, n, f.ppm);
       }
     }
+  }
+
+  // The k-th failure process of the file draws from the streams "failures[k]/..." of its
+  // nodes: adding other faults or components changes none of its draws.
+  void schedule_failures(const FaultSpec& f) {
+    sim::FailureProcess::Options options{
+        .time_to_failure = f.time_to_failure,
+        .time_to_repair = f.time_to_repair,
+        .start = at(f.at),
+        .stop = f.lasting ? std::optional(at(f.at + *f.lasting)) : std::nullopt,
+        .name = "failures[" + std::to_string(failure_processes_.size()) + "]",
+        .label = "failure process " + f.path};
+    failure_processes_.emplace_back(cluster_, faults_, nodes(f.targets), std::move(options));
+    failure_processes_.back().measure(at(spec_.warmup), at(spec_.duration));
+    failure_specs_.push_back(&f);
   }
 
   void schedule_load(const FaultSpec& f) {
@@ -285,6 +317,8 @@ class Builder {
   std::vector<sim::NodeId> switch_ids_;
   std::deque<std::vector<models::Model*>> load_targets_;  // stable addresses for the events
   std::map<const FaultSpec*, std::size_t> load_records_;
+  std::deque<sim::FailureProcess> failure_processes_;  // stable addresses for the events
+  std::vector<const FaultSpec*> failure_specs_;        // each one's declaration
 };
 
 }  // namespace
@@ -303,6 +337,8 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
                    .requests = builder.recorder(),
                    .components = builder.figures(),
                    .faults = builder.faults().log(),
+                   .faults_unlisted = builder.faults().unlisted(),
+                   .failure_processes = builder.failure_figures(),
                    .states = builder.states(),
                    .network = builder.cluster().network().counters(),
                    .cluster = builder.cluster().counters(),

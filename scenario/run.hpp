@@ -13,6 +13,7 @@
 #include "models/shared/state_timeline.hpp"
 #include "scenario/scenario.hpp"
 #include "sim/cluster.hpp"
+#include "sim/failure_process.hpp"
 #include "sim/faults.hpp"
 
 namespace scenario {
@@ -37,6 +38,19 @@ struct StateSeries {
   std::vector<models::StateTimeline::Change> changes;
 };
 
+/// A failure process's ground truth over the measured interval (sim/failure_process.hpp).
+struct FailureProcessFigures {
+  struct NodeFigures {
+    std::string node;
+    double up_fraction = 1;      // of the measured interval not crashed, whoever crashed it
+    std::uint64_t failures = 0;  // crashes the process caused
+    std::uint64_t skipped = 0;   // failures due while the node was already down
+  };
+  std::string fault;                // where it was declared: "/faults/2"
+  double expected_up_fraction = 1;  // E[TTF] / (E[TTF] + E[TTR])
+  std::vector<NodeFigures> nodes;
+};
+
 struct RunResult {
   std::uint64_t seed = 0;
   std::uint64_t fingerprint = 0;
@@ -45,6 +59,8 @@ struct RunResult {
   models::RequestRecorder requests;
   std::vector<ComponentFigures> components;
   std::vector<sim::FaultRecord> faults;
+  std::uint64_t faults_unlisted = 0;  // applied but not in `faults` (a failure process's cap)
+  std::vector<FailureProcessFigures> failure_processes;
   std::vector<StateSeries> states;
   sim::NetworkCounters network;
   sim::ClusterCounters cluster;

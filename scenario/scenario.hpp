@@ -74,7 +74,8 @@ struct NodeRange {
 };
 
 struct FaultSpec {
-  std::string action;  // crash, pause, partition, cut, degrade, clock_step, clock_drift, slow, load
+  std::string action;  // crash, pause, partition, cut, degrade, clock_step, clock_drift, slow,
+                       // load, failures
   std::string path;    // where it was declared ("/faults/2"), for messages
   sim::Duration at;
   std::optional<sim::Duration> lasting;  // "for"
@@ -84,10 +85,12 @@ struct FaultSpec {
   bool one_way = false;
   std::string from, to;  // cut / degrade of a link
   bool both_directions = true;
-  double factor = 1;  // degrade latency factor, slow factor, load factor
-  double loss = 0;    // degrade: added loss
-  sim::Duration by;   // clock_step
-  double ppm = 0;     // clock_drift
+  double factor = 1;                  // degrade latency factor, slow factor, load factor
+  double loss = 0;                    // degrade: added loss
+  sim::Duration by;                   // clock_step
+  double ppm = 0;                     // clock_drift
+  sim::Distribution time_to_failure;  // failures
+  sim::Distribution time_to_repair;   // failures
 };
 
 /// An extra column of the table: a component's figure ("api.wasted_fraction").

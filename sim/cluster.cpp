@@ -211,6 +211,7 @@ void Cluster::crash(NodeId id) {
   Node& n = *nodes_[id];
   if (n.state_ == NodeState::Crashed) return;
   n.state_ = NodeState::Crashed;
+  n.crashed_at_ = sim_.now();
   ++n.incarnation_;  // every pending timer of the old incarnation is now lost
   ++counters_.crashes;
   for (const auto& d : n.deferred_) {  // consumed entries ran already; cancelled timers are gone
@@ -229,6 +230,7 @@ void Cluster::restart(NodeId id) {
   Node& n = *nodes_[id];
   if (n.state_ != NodeState::Crashed) return;
   n.state_ = NodeState::Up;
+  n.crashed_before_ += sim_.now() - n.crashed_at_;
   ++counters_.restarts;
   if (n.process_) n.process_->on_start(n);
 }

@@ -58,8 +58,14 @@ class FaultInjector {
   void record(FaultRecord record);
   void close_record(std::size_t index, Time end) { log_.at(index).end = end; }
 
+  /// Counts a fault that happened but is not kept in log(): a failure process records only
+  /// its first crashes, so that a long run keeps a bounded log (failure_process.hpp).
+  void count_unlisted() { ++unlisted_; }
+
   /// Faults applied so far, in the order they began.
   const std::vector<FaultRecord>& log() const { return log_; }
+  /// Faults applied but not in log().
+  std::uint64_t unlisted() const { return unlisted_; }
 
  private:
   struct Planned;
@@ -73,6 +79,7 @@ class FaultInjector {
   Cluster& cluster_;
   std::vector<Planned> planned_;
   std::vector<FaultRecord> log_;
+  std::uint64_t unlisted_ = 0;
 };
 
 }  // namespace sim

@@ -29,6 +29,12 @@ Time Node::now() const {
   return clock_.wall(true_now());
 }
 
+Duration Node::time_crashed(Time now) const {
+  if (state_ != NodeState::Crashed) return crashed_before_;
+  DSIM_ASSERT(now >= crashed_at_, "crashed time asked for before the crash");
+  return crashed_before_ + (now - crashed_at_);
+}
+
 Message& Node::prepare_message(NodeId to, std::uint32_t size_bytes) {
   DSIM_ASSERT(state_ == NodeState::Up, "only an up node can send");
   DSIM_ASSERT(to < cluster_.size(), "message to an unknown node");

@@ -37,6 +37,9 @@ class Node {
   bool is_up() const { return state_ == NodeState::Up; }
   /// Incremented by every crash: a restarted node is a new incarnation.
   std::uint32_t incarnation() const { return incarnation_; }
+  /// Ground truth for availability figures: how long the node has been crashed, in total,
+  /// from the start of the run until `now` (true time, >= the last crash or restart).
+  Duration time_crashed(Time now) const;
 
   /// This node's wall clock (offset, drift and steps included): what the model believes.
   Time now() const;
@@ -91,6 +94,8 @@ class Node {
   std::string name_;
   NodeState state_ = NodeState::Up;
   std::uint32_t incarnation_ = 0;
+  Duration crashed_before_;  // crashed time up to the last restart
+  Time crashed_at_;          // the last crash, while crashed
   NodeClock clock_;
   Rng rng_;
   double slowdown_ = 1.0;
