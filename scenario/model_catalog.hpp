@@ -80,7 +80,7 @@ ModelBinding bind_model(std::string name) {
     return M::make(std::any_cast<const Config&>(config), context, replica);
   };
   b.check = [](const std::any& config,
-                [[maybe_unused]] std::size_t count) -> std::vector<models::ConfigProblem> {
+               [[maybe_unused]] std::size_t count) -> std::vector<models::ConfigProblem> {
     if constexpr (requires { M::check(std::declval<const Config&>(), count); })
       return M::check(std::any_cast<const Config&>(config), count);
     else if constexpr (requires { M::check(std::declval<const Config&>()); })
