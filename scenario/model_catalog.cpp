@@ -17,6 +17,7 @@
 #include "models/election/lock_service.hpp"
 #include "models/election/raft_node.hpp"
 #include "models/proxies/fault_proxy.hpp"
+#include "models/replication/quorum_store.hpp"
 #include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
 #include "models/services/server.hpp"
@@ -45,6 +46,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<FailureDetectorMonitor>("failure_detector"),
       bind_model<RaftNode>("raft_node"),
       bind_model<LeaderCrasher>("leader_crasher"),
+      bind_model<QuorumStore>("quorum_store"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });
