@@ -104,7 +104,7 @@ void read_components(const Json& components, const std::string& path, const Netw
     const std::size_t before = problems.items().size();
     spec.config = spec.binding->parse(component, where, problems);
     if (problems.items().size() == before)
-      for (const auto& p : spec.binding->check(spec.config))
+      for (const auto& p : spec.binding->check(spec.config, spec.node_names.size()))
         problems.add(where + "/" + p.field, p.message);
     out.push_back(std::move(spec));
   }

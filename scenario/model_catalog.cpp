@@ -18,6 +18,7 @@
 #include "models/election/raft_node.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/replication/leader_follower_store.hpp"
+#include "models/replication/quorum_store.hpp"
 #include "models/scatter/scatter_gather.hpp"
 #include "models/services/relay.hpp"
 #include "models/services/server.hpp"
@@ -47,6 +48,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<RaftNode>("raft_node"),
       bind_model<LeaderCrasher>("leader_crasher"),
       bind_model<LeaderFollowerStore>("leader_follower_store"),
+      bind_model<QuorumStore>("quorum_store"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

@@ -42,8 +42,9 @@ struct ModelBinding {
   std::function<std::unique_ptr<models::Model>(const std::any&, models::BuildContext&,
                                                std::size_t replica)>
       make;
-  /// Checks across fields that describe() cannot express.
-  std::function<std::vector<models::ConfigProblem>(const std::any&)> check;
+  /// Checks across fields that describe() cannot express, and against the component's node
+  /// count (`count`).
+  std::function<std::vector<models::ConfigProblem>(const std::any&, std::size_t count)> check;
   /// A client: a "load" fault may scale it (Model::scale_load).
   bool generates_load = false;
 
@@ -78,8 +79,11 @@ ModelBinding bind_model(std::string name) {
   b.make = [](const std::any& config, models::BuildContext& context, std::size_t replica) {
     return M::make(std::any_cast<const Config&>(config), context, replica);
   };
-  b.check = [](const std::any& config) -> std::vector<models::ConfigProblem> {
-    if constexpr (requires { M::check(std::declval<const Config&>()); })
+  b.check = [](const std::any& config,
+               [[maybe_unused]] std::size_t count) -> std::vector<models::ConfigProblem> {
+    if constexpr (requires { M::check(std::declval<const Config&>(), count); })
+      return M::check(std::any_cast<const Config&>(config), count);
+    else if constexpr (requires { M::check(std::declval<const Config&>()); })
       return M::check(std::any_cast<const Config&>(config));
     return {};
   };

@@ -148,4 +148,61 @@ std::uint32_t ShardFunction::shard_of(std::uint64_t key) const {
   return 0;
 }
 
+std::uint32_t ShardFunction::preference_list(std::uint64_t key,
+                                             std::span<std::uint32_t> out) const {
+  const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), shards_));
+  if (n == 0) return 0;
+  const auto listed = [&](std::uint32_t count, std::uint32_t shard) {
+    return std::find(out.begin(), out.begin() + count, shard) != out.begin() + count;
+  };
+  switch (kind_) {
+    case ShardFunctionKind::ConsistentHash: {
+      const std::uint64_t h = key_hash(key);
+      const auto first = std::lower_bound(
+          ring_.begin(), ring_.end(), h,
+          [](const RingPoint& p, std::uint64_t value) { return p.position < value; });
+      std::size_t at = static_cast<std::size_t>(first - ring_.begin());
+      std::uint32_t count = 0;
+      for (std::size_t step = 0; step < ring_.size() && count < n; ++step, ++at) {
+        const std::uint32_t shard = ring_[at % ring_.size()].shard;
+        if (!listed(count, shard)) out[count++] = shard;
+      }
+      DSIM_ASSERT(count == n, "every shard has a point on the ring");
+      return n;
+    }
+    case ShardFunctionKind::Rendezvous:
+      for (std::uint32_t count = 0; count < n; ++count) {
+        bool found = false;
+        std::uint32_t best = 0;
+        std::uint64_t best_weight = 0;
+        for (std::uint32_t i = 0; i < shards_; ++i) {
+          const std::uint32_t shard = member(i);
+          if (listed(count, shard)) continue;
+          const std::uint64_t w = rendezvous_weight(key, shard);
+          if (!found || w > best_weight) {
+            found = true;
+            best = shard;
+            best_weight = w;
+          }
+        }
+        out[count] = best;
+      }
+      return n;
+    case ShardFunctionKind::Modulo:
+    case ShardFunctionKind::Jump:
+    case ShardFunctionKind::Range: {
+      const std::uint32_t owner = shard_of(key);
+      // The owner's index among the members (the identity without members).
+      std::uint32_t index = owner;
+      if (!members_.empty())
+        index = static_cast<std::uint32_t>(
+            std::lower_bound(members_.begin(), members_.end(), owner) - members_.begin());
+      for (std::uint32_t i = 0; i < n; ++i) out[i] = member((index + i) % shards_);
+      return n;
+    }
+  }
+  DSIM_ASSERT(false, "unknown sharding function");
+  return 0;
+}
+
 }  // namespace models

@@ -38,10 +38,17 @@
 // last renumbers the rest and moves most keys, jump's documented limitation; consistent_hash
 // keeps only the members' points and rendezvous maximizes over the members -- so only the
 // removed shard's keys move.
+// Preference lists (replication: the shards that hold a key's copies, as Dynamo's preference
+// list): preference_list(key, out) lists the first distinct shards for a key, the owner first:
+// consistent_hash walks the ring clockwise from the key's hash and skips the shards already
+// listed (Dynamo's "first N distinct nodes clockwise"); rendezvous lists the shards by decreasing
+// weight (ties: the smaller shard first, as shard_of); modulo, jump and range list the owner and
+// then the next shards by number (over members: the next members), wrapping around.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "models/shared/params.hpp"
@@ -96,6 +103,10 @@ class ShardFunction {
 
   /// The shard that owns `key`: in [0, shards()), or one of the members.
   std::uint32_t shard_of(std::uint64_t key) const;
+  /// The first min(out.size(), shards()) distinct shards for `key` in preference order (the
+  /// header says which order), written to out[0 ..]; returns how many. out[0] is shard_of(key).
+  /// Allocates nothing.
+  std::uint32_t preference_list(std::uint64_t key, std::span<std::uint32_t> out) const;
   /// How many shards it routes over.
   std::uint32_t shards() const { return shards_; }
   ShardFunctionKind kind() const { return kind_; }

@@ -9,7 +9,8 @@
 //   static Wiring wiring(const Config&);   the protocols it serves and calls (protocol.hpp);
 //   static FigureDocs figure_docs();       the figures it emits (figures.hpp);
 // and optionally
-//   static std::vector<ConfigProblem> check(const Config&);   cross-field checks;
+//   static std::vector<ConfigProblem> check(const Config&);   cross-field checks (or
+//   check(const Config&, std::size_t count), to check against the component's node count);
 //   static constexpr bool kGeneratesLoad = true;               a load fault may scale it.
 // docs/writing-a-model.md walks through one.
 #pragma once

@@ -3,6 +3,7 @@
 // reference vectors; the ring's wrap-around; range split points.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -173,4 +174,51 @@ TEST_CASE(
   const auto four = ShardFunction::over(ShardFunctionKind::Jump, {0, 1, 2, 3}, 1);
   for (std::uint64_t key = 0; key < kKeys; ++key)
     if (five.shard_of(key) != 4) CHECK(four.shard_of(key) == five.shard_of(key));
+}
+
+TEST_CASE("preference lists: the first distinct shards for a key, the owner first") {
+  // Consistent hash: a brute-force walk of the ring from the key's hash, keeping first sightings.
+  const auto ring = ShardFunction::consistent_hash(7, 16);
+  for (std::uint64_t key = 0; key < 200; ++key) {
+    std::vector<std::uint32_t> expected;
+    const std::uint64_t h = models::key_hash(key);
+    std::size_t start = 0;
+    while (start < ring.ring().size() && ring.ring()[start].position < h) ++start;
+    for (std::size_t i = 0; i < ring.ring().size() && expected.size() < 4; ++i) {
+      const std::uint32_t s = ring.ring()[(start + i) % ring.ring().size()].shard;
+      if (std::find(expected.begin(), expected.end(), s) == expected.end()) expected.push_back(s);
+    }
+    std::uint32_t out[4];
+    REQUIRE(ring.preference_list(key, out) == 4);
+    CHECK(std::vector<std::uint32_t>(out, out + 4) == expected);
+    CHECK(out[0] == ring.shard_of(key));
+  }
+  // Every function: distinct shards, min(n, S) of them, the owner first; the whole list of S
+  // shards is a permutation.
+  const std::vector<ShardFunction> all = {
+      ShardFunction::modulo(5), ShardFunction::consistent_hash(5, 8), ShardFunction::rendezvous(5),
+      ShardFunction::jump(5), ShardFunction::range({10, 20, 30, 40})};
+  for (const ShardFunction& f : all) {
+    for (std::uint64_t key = 0; key < 100; ++key) {
+      std::uint32_t out[8];
+      REQUIRE(f.preference_list(key, out) == 5);
+      CHECK(out[0] == f.shard_of(key));
+      std::vector<std::uint32_t> sorted(out, out + 5);
+      std::sort(sorted.begin(), sorted.end());
+      CHECK(sorted == std::vector<std::uint32_t>{0, 1, 2, 3, 4});
+    }
+  }
+  // Rendezvous: decreasing weights. Modulo: the owner, then the next shards by number.
+  const auto hrw = ShardFunction::rendezvous(6);
+  std::uint32_t out[3];
+  REQUIRE(hrw.preference_list(99, out) == 3);
+  CHECK(models::rendezvous_weight(99, out[0]) > models::rendezvous_weight(99, out[1]));
+  CHECK(models::rendezvous_weight(99, out[1]) > models::rendezvous_weight(99, out[2]));
+  const auto mod = ShardFunction::modulo(10);  // key 1 -> 9 (above)
+  REQUIRE(mod.preference_list(1, out) == 3);
+  CHECK(std::vector<std::uint32_t>(out, out + 3) == std::vector<std::uint32_t>{9, 0, 1});
+  // Over members: only members, the next members after the owner.
+  const auto some = ShardFunction::over(models::ShardFunctionKind::Modulo, {1, 4, 6}, 1);
+  REQUIRE(some.preference_list(1, out) == 3);  // 0x5692161d100b05e5 mod 3 = 1 -> member 4
+  CHECK(std::vector<std::uint32_t>(out, out + 3) == std::vector<std::uint32_t>{4, 6, 1});
 }
