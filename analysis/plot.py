@@ -13,6 +13,9 @@
   plot.py downtime REPORT.json [...] [--component NAME] [-o out.png]
                                                            time without a leader after a leader
                                                            crash, CDF over a leader crasher's trials
+  plot.py staleness REPORT.json [...] [--component NAME] [-o out.png]
+                                                           P(a read is stale) against the time since
+                                                           the write, per variant of a replicated store
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -41,9 +44,14 @@ KINDS = {
     "detectors": "per failure detector: mean detection time against false suspicions per hour, a point per variant",
     "ownership": "who believes it owns or leads, one row per node, one seed: overlaps (two owners) and no owner marked",
     "downtime": "time without a leader after a leader crash: CDF over the trials of a leader crasher, per variant",
+    "staleness": "probability that a read of a replicated store is stale against the time since the write, "
+                 "95 % Wilson interval, one line per variant",
 }
 # kinds that pick one component: the kind of component, named as its model is with "_" for " "
-WITH_COMPONENT = {"shards": "sharder", "detectors": "failure detector", "downtime": "leader crasher"}
+WITH_COMPONENT = {"shards": "sharder", "detectors": "failure detector", "downtime": "leader crasher",
+                  "staleness": "replicated store"}
+# the models of those components, where they are not the kind's name with "_" for " "
+COMPONENT_MODELS = {"staleness": "leader_follower_store or quorum_store"}
 ONE_REPORT = ("timeline", "ownership")  # kinds that plot a single report
 WITH_SCALE = {"p99": "latency axis (auto: log when p99.9 / p50 spans more than 30x)",
               "downtime": "time axis (auto: log when the longest downtime is over 30x the shortest)"}
@@ -72,9 +80,9 @@ def parse_args(argv):
                                  help=WITH_SCALE[kind])
         if kind in WITH_COMPONENT:
             what = WITH_COMPONENT[kind]
+            models = COMPONENT_MODELS.get(kind, what.replace(" ", "_"))
             command.add_argument("--component", metavar="NAME",
-                                 help=f"the {what} to plot (default: every component whose model is "
-                                      f"{what.replace(' ', '_')})")
+                                 help=f"the {what} to plot (default: every component whose model is {models})")
         if kind == "ownership":
             command.add_argument("--seed", type=int, metavar="N",
                                  help="the seed whose runs to plot (default: the first)")

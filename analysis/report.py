@@ -8,6 +8,8 @@ prefixes it with the file name. Nothing here imports matplotlib, so bad input fa
 
 import json
 import math
+import re
+from decimal import Decimal
 from pathlib import Path
 
 
@@ -144,6 +146,22 @@ class Need:
             raise self._wrong(key, "a string", value)
         return value
 
+    def duration_ms(self, key, optional=False, positive=False):
+        """A duration string as dsim writes it ("2ms", "500us", "1.5s"), in ms; None when absent
+        (optional)."""
+        value = self._get(key, optional)
+        if value is None and optional and key not in self.obj:
+            return None
+        if not isinstance(value, str):
+            raise self._wrong(key, 'a duration like "2ms"', value)
+        try:
+            ms = parse_duration_ms(value)
+        except ValueError as error:
+            raise ReportError(f"{self._where(key)}: {error}") from None
+        if positive and ms <= 0:
+            raise ReportError(f"{self._where(key)}: expected a duration above 0, got {describe(value)}")
+        return ms
+
     def boolean(self, key, optional=False, default=False):
         value = self._get(key, optional)
         if key not in self.obj:
@@ -202,6 +220,29 @@ class Need:
         return rows
 
 
+# dsim's duration units (sim/time.cpp), in ns
+DURATION_UNITS_NS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_DURATION = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))([a-z]*)")
+
+
+def parse_duration_ms(text):
+    """A duration in dsim's syntax (sim/time.cpp: a decimal number and one of ns, us, ms, s, m,
+    h; or a bare "0"), in ms: "2ms" -> 2.0, "500us" -> 0.5, "1.5s" -> 1500.0. Raises ValueError
+    with a one-line reason otherwise."""
+    match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f'expected a duration like "250ms" or "1.5s", got {describe(text)}')
+    number, unit = match.groups()
+    if not unit:
+        if number == "0":
+            return 0.0
+        raise ValueError(f"expected a duration (missing unit: use ns, us, ms, s, m or h), got {describe(text)}")
+    if unit not in DURATION_UNITS_NS:
+        raise ValueError(f'expected a duration (unknown unit "{unit}": use ns, us, ms, s, m or h), '
+                         f"got {describe(text)}")
+    return float(Decimal(number) * DURATION_UNITS_NS[unit] / 10**6)  # exact, then rounded once
+
+
 def variants(report, plot):
     """(name, Need) for each variant of a report, checked for the given plot."""
     return [
@@ -225,22 +266,25 @@ def model_of(components, name):
 
 def by_component(report, plot, model, kind, component, build, plural=None, needs=None):
     """build(variant name, variant Need, components Need, component name) for every component
-    whose model is `model` (only `component` when given) in every variant; returns (the built
+    whose model is `model` (one model name, or a tuple of names: any of them) (only `component`
+    when given) in every variant; returns (the built
     items, the (variant, component) pairs where the component is absent). `kind` names such a
     component in messages ("sharder"; `plural` and `needs` override "sharders" and "a sharder
     component: one"). Raises ReportError when the report has none, or when `component` is not one
     of them."""
+    wanted = (model,) if isinstance(model, str) else tuple(model)
     checked = [(name, variant, _components(variant)) for name, variant in variants(report, plot)]
     chosen, models = [], {}
     for _, _, components in checked:
         for name in components.obj if components is not None else ():
             found = model_of(components, name)
             models.setdefault(name, found)
-            if found == model and name not in chosen:
+            if found in wanted and name not in chosen:
                 chosen.append(name)
     if not chosen:
+        names = " or ".join(f'"{m}"' for m in wanted)
         raise ReportError(f'no {kind} component (the {plot} plot needs {needs or f"a {kind} component: one"} '
-                          f'whose model is "{model}" in /variants/*/scenario/components)')
+                          f"whose model is {names} in /variants/*/scenario/components)")
     if component is not None:
         if component not in chosen:
             what = (f'"{component}" is a {models[component]}, not a {kind}' if models.get(component)
@@ -250,7 +294,7 @@ def by_component(report, plot, model, kind, component, build, plural=None, needs
     items, absent = [], []
     for name, variant, components in checked:
         for one in chosen:
-            if components is None or one not in components.obj or model_of(components, one) != model:
+            if components is None or one not in components.obj or model_of(components, one) not in wanted:
                 absent.append((name, one))
                 continue
             items.append(build(name, variant, components, one))
