@@ -5,7 +5,7 @@ A replicated store (model leader_follower_store or quorum_store) judges every re
 consistency checker, which counts the reads by their age, the time since the latest write of the
 same key acknowledged before the read began: "NAME.reads_at_age[i]" reads, of which
 "NAME.stale_at_age[i]" were stale, for i = 0 .. n-1. Bucket i holds the ages in [i w, (i + 1) w),
-w the component's `age_bucket` (in the variant's resolved scenario); the last bucket is open-ended
+w the component's `checker.age_bucket` (in the variant's resolved scenario); the last bucket is open-ended
 (ages >= (n - 1) w). Counts are summed over the seeds (runs[k].models.NAME.figures; the variant's
 means times its runs when the runs lack them), so P(stale | age) = stale / reads, pooled, with a
 95 % Wilson score interval; a bucket without reads is skipped. The closed buckets are drawn at
@@ -150,7 +150,8 @@ def _pooled(variant, figures, store, n):
 
 
 def _line(name, variant, components, store):
-    config = components.child(store)
+    model = components.child(store).string("model", optional=True) or ""
+    config = components.child(store).child("checker")
     width = config.duration_ms("age_bucket", positive=True)
     figures = variant.child("figures")
     n = _bucket_count(figures, store)
@@ -177,7 +178,7 @@ def _line(name, variant, components, store):
     if fraction is None and f"{store}.stale_read_fraction" not in figures.obj and reads:
         stale_reads = figures.number(f"{store}.stale_reads", nullable=True, optional=True, minimum=0)
         fraction = None if stale_reads is None else stale_reads / reads
-    return Line(name, store, config.string("model", optional=True) or "", width, buckets, open_bucket, skipped,
+    return Line(name, store, model, width, buckets, open_bucket, skipped,
                 runs, fraction, reads)
 
 

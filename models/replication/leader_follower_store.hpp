@@ -126,8 +126,8 @@ struct LeaderFollowerStoreConfig {
     v.field("backlog", backlog,
             "entries the leader keeps for followers that lag; one further behind gets a snapshot",
             Limits{16, 1e7});
-    checker.describe(v);
-    election.describe(v);
+    v.section("checker", checker, "the ghost consistency checker's bounds and options");
+    election.describe(v);  // at the top level, as raft_node's; used with more than one replica
   }
 };
 

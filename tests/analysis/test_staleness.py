@@ -44,8 +44,8 @@ def make_staleness_report(name="staleness", counts=None, width="2ms", stores=(("
         components = {"clients": {"model": "open_loop_client", "rate": "500/s", "target": stores[0][0]}}
         figures, runs = {}, []
         for store, model in stores:
-            components[store] = {"model": model, "count": 3, "keys": 1, "age_bucket": width,
-                                 "age_buckets": buckets, "history": 64}
+            components[store] = {"model": model, "count": 3, "keys": 1,
+                                 "checker": {"age_bucket": width, "age_buckets": buckets, "history": 64}}
         for seed, seed_counts in zip(seeds, per_seed):
             models = {"clients": {"model": "open_loop_client", "replicas": 1, "figures": {}}}
             for store, model in stores:
@@ -390,7 +390,7 @@ def figures_of(data, index=0):
 
 
 def config_of(data, index=0):
-    return data["variants"][index]["scenario"]["components"]["store"]
+    return data["variants"][index]["scenario"]["components"]["store"]["checker"]
 
 
 def run_figures(data, run, index=0):
@@ -414,16 +414,16 @@ BAD = [
     (lambda d: run_figures(d, 1).pop("stale_at_age[2]"),
      '/variants/0/runs/1/models/store/figures: no "stale_at_age[2]" (the staleness plot needs it)'),
     (lambda d: config_of(d).pop("age_bucket"),
-     '/variants/0/scenario/components/store: no "age_bucket" (the staleness plot needs it)'),
+     '/variants/0/scenario/components/store/checker: no "age_bucket" (the staleness plot needs it)'),
     (lambda d: config_of(d).update({"age_bucket": "2xs"}),
-     '/variants/0/scenario/components/store/age_bucket: expected a duration (unknown unit "xs": use ns, us, ms, '
+     '/variants/0/scenario/components/store/checker/age_bucket: expected a duration (unknown unit "xs": use ns, us, ms, '
      's, m or h), got "2xs"'),
     (lambda d: config_of(d).update({"age_bucket": 2}),
-     '/variants/0/scenario/components/store/age_bucket: expected a duration like "2ms", got 2'),
+     '/variants/0/scenario/components/store/checker/age_bucket: expected a duration like "2ms", got 2'),
     (lambda d: config_of(d).update({"age_bucket": "0s"}),
-     '/variants/0/scenario/components/store/age_bucket: expected a duration above 0, got "0s"'),
+     '/variants/0/scenario/components/store/checker/age_bucket: expected a duration above 0, got "0s"'),
     (lambda d: config_of(d).update({"age_buckets": 50}),
-     '/variants/0/scenario/components/store/age_buckets: 50 buckets, but /variants/0/figures has '
+     '/variants/0/scenario/components/store/checker/age_buckets: 50 buckets, but /variants/0/figures has '
      '"store.reads_at_age[0]" to [3] (4)'),
     (lambda d: d["variants"][0].pop("figures"), '/variants/0: no "figures" (the staleness plot needs it)'),
 ]
@@ -452,7 +452,7 @@ STALENESS_SCENARIO = """{
   "components": {
     "store": {"model": "leader_follower_store", "count": 3, "keys": 1,
               "replication": "async", "replication_lag": "10ms", "read_from": "any",
-              "age_bucket": "2ms", "age_buckets": 20},
+              "checker": {"age_bucket": "2ms", "age_buckets": 20}},
     "clients": {"model": "open_loop_client", "rate": "500/s", "target": "store",
                 "keys": 1, "write_fraction": 0.01, "timeout": "1s"}
   },

@@ -54,7 +54,7 @@ TEST_CASE("async replication: P(stale) against the time since the write, in clos
     "components": {
       "store": {"model": "leader_follower_store", "count": 3, "keys": 1,
                 "replication": "async", "replication_lag": "10ms", "read_from": "any",
-                "age_bucket": "2ms", "age_buckets": 20},
+                "checker": {"age_bucket": "2ms", "age_buckets": 20}},
       "clients": {"model": "open_loop_client", "rate": "2000/s", "target": "store",
                   "keys": 1, "write_fraction": 0.0005, "timeout": "1s"}
     }
