@@ -169,3 +169,73 @@ TEST_CASE("sync and majority semi-sync replication lose no acknowledged write") 
     CHECK(acked > 20 * 100);  // not vacuous: writes were acknowledged before the crashes
   }
 }
+
+TEST_CASE("quorum store, R = W = 1: P(stale) against the time since the write, in closed form") {
+  // N = 3 on 3 nodes: every node is a replica of the key. A write's coordinator writes its own
+  // copy and, W = 1, acknowledges at once; the other two replicas get it after a one-way delay
+  // D ~ exponential(mean m). A read's coordinator (uniform among the 3) answers from its own copy
+  // at once (R = 1): stale iff it is not the write's coordinator (2/3) and D > t. So
+  //   P(stale | t) = 2/3 * exp(-t / m),
+  // without read repair (a repair triggered by an earlier stale read would race the write).
+  const std::string text = R"({
+    "name": "pbs", "duration": "600s", "warmup": "5s",
+    "network": {"latency": {"dist": "exponential", "mean": "5ms"}},
+    "components": {
+      "store": {"model": "quorum_store", "count": 3, "replication_factor": 3, "keys": 1,
+                "read_quorum": 1, "write_quorum": 1, "read_repair": false,
+                "checker": {"age_bucket": "2ms", "age_buckets": 20}},
+      "clients": {"model": "open_loop_client", "rate": "2000/s", "target": "store",
+                  "keys": 1, "write_fraction": 0.0005, "timeout": "1s"}
+    }
+  })";
+  const scenario::RunResult run = run_text(text, 1);
+  const double m = 5, width = 2;
+  const double writes = fig(run, "store", "writes_acked");
+  REQUIRE(writes > 500);
+  double worst = 0;
+  for (int i = 0; i < 12; ++i) {
+    const std::string idx = "[" + std::to_string(i) + "]";
+    const double reads = fig(run, "store", "reads_at_age" + idx);
+    const double stale = fig(run, "store", "stale_at_age" + idx);
+    const double a = i * width, b = a + width;
+    const double expected = 2.0 / 3.0 * m * (std::exp(-a / m) - std::exp(-b / m)) / width;
+    REQUIRE(reads > 1000);
+    // As above: the writes are the independent trials.
+    CHECK(std::abs(stale / reads - expected) <= queueing::proportion_tolerance(expected, writes));
+    worst = std::max(worst, std::abs(stale / reads - expected));
+  }
+  std::printf("quorum store staleness: 12 age buckets of 2 ms within %.3f of the closed form\n",
+              worst);
+}
+
+TEST_CASE("quorum store: a majority is up as often as independent failures predict") {
+  // Every node fails after an exponential time (mean 60 s) and is repaired after another (mean
+  // 10 s): up a = 6/7 of the time, independently. The store's quorum_up_fraction (its ghost's
+  // view of which replicas are up) must match sum_{k > n/2} C(n, k) a^k (1 - a)^(n-k). The
+  // tolerance is failure_process_test.cpp's spectral-gap bound: variance at most
+  // 2 p (1 - p) / (g T), g = 1/60 + 1/10 per second, T the measured time.
+  for (const int n : {3, 5}) {
+    const std::string text = R"({
+      "name": "quorum-availability", "duration": "100000s", "report": {"window": "1000s"},
+      "components": {
+        "store": {"model": "quorum_store", "count": )" +
+                             std::to_string(n) + R"(, "replication_factor": 3, "keys": 1}
+      },
+      "faults": [{"action": "failures", "target": "store",
+                  "time_to_failure": {"dist": "exponential", "mean": "60s"},
+                  "time_to_repair": {"dist": "exponential", "mean": "10s"}}]
+    })";
+    const scenario::RunResult run = run_text(text, 7);
+    const double a = 60.0 / 70.0;
+    double p = 0;
+    for (int k = n / 2 + 1; k <= n; ++k)
+      p += std::tgamma(n + 1) / (std::tgamma(k + 1) * std::tgamma(n - k + 1)) * std::pow(a, k) *
+           std::pow(1 - a, n - k);
+    const double g = 1.0 / 60 + 1.0 / 10, seconds = 100000;
+    const double tolerance = queueing::kStandardErrors * std::sqrt(2 * p * (1 - p) / (g * seconds));
+    const double measured = fig(run, "store", "quorum_up_fraction");
+    std::printf("majority of %d up: %.5f (theory %.5f, tolerance %.4f)\n", n, measured, p,
+                tolerance);
+    CHECK(std::abs(measured - p) <= tolerance);
+  }
+}
