@@ -26,19 +26,19 @@ FigureDocs LeaderFollowerStore::figure_docs() {
          ConsistencyChecker::figure_docs() + RaftElection::figure_docs();
 }
 
-std::vector<ConfigProblem> LeaderFollowerStore::check(const Config& c) {
-  return RaftElection::check(c.election);
+std::vector<ConfigProblem> LeaderFollowerStore::check(const Config& c, std::size_t count) {
+  std::vector<ConfigProblem> problems = RaftElection::check(c.election);
+  if (c.replication == ReplicationMode::SemiSync && static_cast<std::size_t>(c.sync_acks) >= count)
+    problems.push_back({"sync_acks", "expected fewer than the store's " + std::to_string(count) +
+                                         " replicas (the followers that can acknowledge), got " +
+                                         std::to_string(c.sync_acks)});
+  return problems;
 }
 
 std::unique_ptr<Model> LeaderFollowerStore::make(const Config& config, BuildContext& ctx,
                                                  std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "store replica out of range");
   DSIM_ASSERT(ctx.invariants != nullptr, "a replicated store reports to the run's checks");
-  if (config.replication == ReplicationMode::SemiSync &&
-      static_cast<std::size_t>(config.sync_acks) >= ctx.nodes.size())
-    throw std::invalid_argument(
-        "sync_acks: expected fewer than the store's " + std::to_string(ctx.nodes.size()) +
-        " replicas (the followers that can acknowledge), got " + std::to_string(config.sync_acks));
   auto& group = ctx.invariants->ghost<LeaderFollowerGroup>(ctx.component + "/store");
   if (!group.checker) {
     group.replicas.assign(ctx.nodes.size(), nullptr);

@@ -177,7 +177,7 @@ class LeaderFollowerStore final : public Model, private RaftListener {
 
   static Wiring wiring(const Config&) { return {.serves = {Protocol::Rpc, Protocol::Health}}; }
   static FigureDocs figure_docs();
-  static std::vector<ConfigProblem> check(const Config& c);
+  static std::vector<ConfigProblem> check(const Config& c, std::size_t count);
   static std::unique_ptr<Model> make(const Config& config, BuildContext& ctx, std::size_t replica);
   enum TimerKind : std::uint32_t { kBeat = 1, kShip = 2, kElection = 3 };  // kElection: 3 .. 5
 

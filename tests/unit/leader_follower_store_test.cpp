@@ -176,7 +176,12 @@ TEST_CASE("leader_follower_store: a lagging follower catches up from the backlog
 TEST_CASE("leader_follower_store: the configuration's checks") {
   LeaderFollowerStoreConfig c = config(ReplicationMode::SemiSync);
   c.sync_acks = 3;
-  dsimtest::ModelHarness h(1, Time::zero(), at_ms(1'000));
-  CHECK_THROWS_WITH(h.build<LeaderFollowerStore>("store", 3, c),
-                    Catch::Contains("sync_acks: expected fewer than the store's 3 replicas"));
+  const auto problems = LeaderFollowerStore::check(c, 3);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].field == "sync_acks");
+  CHECK(problems[0].message ==
+        "expected fewer than the store's 3 replicas (the followers that can acknowledge), got 3");
+  CHECK(LeaderFollowerStore::check(c, 4).empty());
+  c.replication = ReplicationMode::Async;  // sync_acks is semi_sync's only
+  CHECK(LeaderFollowerStore::check(c, 3).empty());
 }
