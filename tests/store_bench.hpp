@@ -14,9 +14,10 @@
 
 namespace dsimtest {
 
-class ScriptedClient : public sim::Process {
+/// Records every answer with its value (the version read or written).
+class VersionProbe : public sim::Process {
  public:
-  struct Answer {
+  struct Received {
     std::uint64_t call_id;
     models::Outcome outcome;
     std::uint64_t value;
@@ -25,15 +26,15 @@ class ScriptedClient : public sim::Process {
   void on_start(sim::Node& /*node*/) override {}
   void on_message(sim::Node& node, const sim::Message& message) override {
     const auto r = message.as<models::RpcResponse>();
-    answers.push_back({r.call_id, r.outcome, r.value, node.true_now()});
+    received.push_back({r.call_id, r.outcome, r.value, node.true_now()});
   }
   /// The first answer to `call_id`, or null.
-  const Answer* answer(std::uint64_t call_id) const {
-    for (const Answer& a : answers)
+  const Received* answer(std::uint64_t call_id) const {
+    for (const Received& a : received)
       if (a.call_id == call_id) return &a;
     return nullptr;
   }
-  std::vector<Answer> answers;
+  std::vector<Received> received;
 };
 
 template <class Store>
@@ -43,7 +44,7 @@ struct StoreBench {
       : h(seed, sim::Time::zero(), at_ms(600'000)) {
     h.cluster.network().set_default_link({latency});
     stores = h.template build<Store>("store", n, config);
-    auto c = std::make_unique<ScriptedClient>();
+    auto c = std::make_unique<VersionProbe>();
     client = c.get();
     client_id = h.add_process("client", std::move(c));
     h.cluster.start();
@@ -74,7 +75,7 @@ struct StoreBench {
 
   ModelHarness h;
   std::vector<Store*> stores;
-  ScriptedClient* client = nullptr;
+  VersionProbe* client = nullptr;
   sim::NodeId client_id = sim::kNoNode;
 
  private:

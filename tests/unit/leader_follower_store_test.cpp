@@ -23,7 +23,7 @@ namespace {
 
 using dsimtest::StoreBench;
 using Bench = StoreBench<LeaderFollowerStore>;
-using Client = dsimtest::ScriptedClient;
+using Client = dsimtest::VersionProbe;
 
 LeaderFollowerStoreConfig config(ReplicationMode mode) {
   LeaderFollowerStoreConfig c;
@@ -47,7 +47,7 @@ TEST_CASE("leader_follower_store: writes reach the leader, sync acknowledges onc
   // straight to the client (1 ms) after the client's own 1 ms: 5 ms.
   b.send(at_ms(3'000), follower, 1, kWrite, 7);
   b.run_until(at_ms(3'100));
-  const Client::Answer* w = b.client->answer(1);
+  const Client::Received* w = b.client->answer(1);
   REQUIRE(w != nullptr);
   CHECK(w->outcome == Outcome::Ok);
   CHECK(w->at == at_ms(3'005));
@@ -101,7 +101,7 @@ TEST_CASE("leader_follower_store: semi_sync needs sync_acks followers, sync all 
     b.h.cluster.crash(b.h.nodes("store")[(leader + 1) % 3]);  // one follower down
     b.send(at_ms(3'000), leader, 1, kWrite, 7);
     b.run_until(at_ms(4'000));
-    const Client::Answer* a = b.client->answer(1);
+    const Client::Received* a = b.client->answer(1);
     REQUIRE(a != nullptr);
     if (mode == ReplicationMode::SemiSync) {
       CHECK(a->outcome == Outcome::Ok);

@@ -11,6 +11,7 @@
 #include "models/contention/occ_client.hpp"
 #include "models/contention/occ_store.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/store_bench.hpp"
 #include "tests/test_time.hpp"
 #include "tests/unit/allocation_counter.hpp"
 
@@ -31,22 +32,7 @@ OccStoreConfig store_config(Duration service = 1_ms, std::int64_t keys = 1) {
   return config;
 }
 
-/// Records every answer, with its value (the version).
-class VersionProbe : public sim::Process {
- public:
-  struct Received {
-    std::uint64_t call_id;
-    Outcome outcome;
-    std::uint64_t value;
-    Time at;
-  };
-  void on_start(Node& /*node*/) override {}
-  void on_message(Node& node, const Message& message) override {
-    const auto r = message.as<models::RpcResponse>();
-    received.push_back({r.call_id, r.outcome, r.value, node.true_now()});
-  }
-  std::vector<Received> received;
-};
+using dsimtest::VersionProbe;
 
 /// An event: the probe sends a read or a conditional write to the store.
 struct SendOcc {

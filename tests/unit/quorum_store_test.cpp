@@ -14,6 +14,7 @@
 #include "scenario/scenario.hpp"
 #include "scenario/scenario_error.hpp"
 #include "tests/model_harness.hpp"
+#include "tests/store_bench.hpp"
 #include "tests/test_time.hpp"
 
 using namespace sim;
@@ -25,22 +26,7 @@ using models::RpcRequest;
 
 namespace {
 
-/// Records every answer with its value (the version).
-class VersionProbe : public Process {
- public:
-  struct Received {
-    std::uint64_t call_id;
-    Outcome outcome;
-    std::uint64_t value;
-    Time at;
-  };
-  void on_start(Node& /*node*/) override {}
-  void on_message(Node& node, const Message& message) override {
-    const auto r = message.as<models::RpcResponse>();
-    received.push_back({r.call_id, r.outcome, r.value, node.true_now()});
-  }
-  std::vector<Received> received;
-};
+using dsimtest::VersionProbe;
 
 /// One scheduled client request (an event's capture must be small: it names its entry).
 struct Scheduled {

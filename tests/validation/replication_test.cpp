@@ -43,46 +43,60 @@ double fig(const scenario::RunResult& run, const char* component, const std::str
   return dsimtest::figure(run, component, name);
 }
 
-}  // namespace
+// Compares the store's P(stale | age) in its first `buckets` age buckets of `width` ms with
+// expected(a, b), the closed form averaged over the ages [a, b); returns the largest difference.
+// The reads after one write share its arrival times at the replicas, so they are not independent
+// trials: each write is one trial of a bucket's mean (its variance at most p(1 - p)), and the
+// writes are independent: 4.5 standard errors over the writes acknowledged.
+template <class Expected>
+double compare_staleness(const scenario::RunResult& run, int buckets, double width,
+                         Expected expected) {
+  const double writes = fig(run, "store", "writes_acked");
+  REQUIRE(writes > 500);
+  double worst = 0;
+  for (int i = 0; i < buckets; ++i) {
+    const std::string idx = "[" + std::to_string(i) + "]";
+    const double reads = fig(run, "store", "reads_at_age" + idx);
+    const double stale = fig(run, "store", "stale_at_age" + idx);
+    REQUIRE(reads > 1000);  // about 2 reads per ms of age per write, 600 writes
+    const double p = expected(i * width, (i + 1) * width);
+    CHECK(std::abs(stale / reads - p) <= queueing::proportion_tolerance(p, writes));
+    worst = std::max(worst, std::abs(stale / reads - p));
+  }
+  return worst;
+}
 
-TEST_CASE("async replication: P(stale) against the time since the write, in closed form") {
-  // N = 3, L = 10 ms, one-way delays exponential with mean 5 ms; one key, written once a second
-  // on average, read 2000 times a second at a random replica (read_from any).
-  const std::string text = R"({
+// One key, written once a second on average and read 2000 times a second at random replicas,
+// for 600 s; the checker's age buckets 2 ms wide. `store` is the store's JSON object.
+std::string one_key_text(const std::string& store) {
+  return R"({
     "name": "staleness", "duration": "600s", "warmup": "5s",
     "network": {"latency": {"dist": "exponential", "mean": "5ms"}},
     "components": {
-      "store": {"model": "leader_follower_store", "count": 3, "keys": 1,
-                "replication": "async", "replication_lag": "10ms", "read_from": "any",
-                "checker": {"age_bucket": "2ms", "age_buckets": 20}},
+      "store": )" +
+         store + R"(,
       "clients": {"model": "open_loop_client", "rate": "2000/s", "target": "store",
                   "keys": 1, "write_fraction": 0.0005, "timeout": "1s"}
     }
   })";
-  const scenario::RunResult run = run_text(text, 1);
-  const double n = 3, lag = 10, m = 5, width = 2;
-  const double writes = fig(run, "store", "writes_acked");
-  REQUIRE(writes > 500);
-  double worst = 0;
-  for (int i = 0; i < 15; ++i) {
-    const std::string idx = "[" + std::to_string(i) + "]";
-    const double reads = fig(run, "store", "reads_at_age" + idx);
-    const double stale = fig(run, "store", "stale_at_age" + idx);
-    const double a = i * width, b = a + width;
+}
+}  // namespace
+
+TEST_CASE("async replication: P(stale) against the time since the write, in closed form") {
+  // N = 3, L = 10 ms, one-way delays exponential with mean 5 ms, reads at any replica.
+  const scenario::RunResult run =
+      run_text(one_key_text(R"({"model": "leader_follower_store", "count": 3, "keys": 1,
+                       "replication": "async", "replication_lag": "10ms", "read_from": "any",
+                       "checker": {"age_bucket": "2ms", "age_buckets": 20}})"),
+               1);
+  const double n = 3, lag = 10, m = 5;
+  const double worst = compare_staleness(run, 15, 2, [&](double a, double b) {
     // The bucket average of P(stale | t): flat before L, exponential after.
     const double flat = std::max(0.0, std::min(b, lag) - a);
-    const double tail_from = std::max(a, lag);
     const double tail =
-        b > lag ? m * (std::exp(-(tail_from - lag) / m) - std::exp(-(b - lag) / m)) : 0.0;
-    const double expected = (n - 1) / n * (flat + tail) / width;
-    REQUIRE(reads > 1000);  // about 2 reads per ms of age per write, 600 writes
-    const double observed = stale / reads;
-    // The reads after one write share its arrival times at the followers, so they are not
-    // independent trials: each write is one trial of the bucket's mean (its variance at most
-    // p(1 - p)), and the writes are independent: 4.5 standard errors over `writes` trials.
-    CHECK(std::abs(observed - expected) <= queueing::proportion_tolerance(expected, writes));
-    worst = std::max(worst, std::abs(observed - expected));
-  }
+        b > lag ? m * (std::exp(-(std::max(a, lag) - lag) / m) - std::exp(-(b - lag) / m)) : 0.0;
+    return (n - 1) / n * (flat + tail) / (b - a);
+  });
   std::printf("staleness: 15 age buckets of 2 ms within %.3f of the closed form\n", worst);
   CHECK(fig(run, "store", "lost_writes") == 0);
 }
@@ -177,33 +191,15 @@ TEST_CASE("quorum store, R = W = 1: P(stale) against the time since the write, i
   // at once (R = 1): stale iff it is not the write's coordinator (2/3) and D > t. So
   //   P(stale | t) = 2/3 * exp(-t / m),
   // without read repair (a repair triggered by an earlier stale read would race the write).
-  const std::string text = R"({
-    "name": "pbs", "duration": "600s", "warmup": "5s",
-    "network": {"latency": {"dist": "exponential", "mean": "5ms"}},
-    "components": {
-      "store": {"model": "quorum_store", "count": 3, "replication_factor": 3, "keys": 1,
-                "read_quorum": 1, "write_quorum": 1, "read_repair": false,
-                "checker": {"age_bucket": "2ms", "age_buckets": 20}},
-      "clients": {"model": "open_loop_client", "rate": "2000/s", "target": "store",
-                  "keys": 1, "write_fraction": 0.0005, "timeout": "1s"}
-    }
-  })";
-  const scenario::RunResult run = run_text(text, 1);
-  const double m = 5, width = 2;
-  const double writes = fig(run, "store", "writes_acked");
-  REQUIRE(writes > 500);
-  double worst = 0;
-  for (int i = 0; i < 12; ++i) {
-    const std::string idx = "[" + std::to_string(i) + "]";
-    const double reads = fig(run, "store", "reads_at_age" + idx);
-    const double stale = fig(run, "store", "stale_at_age" + idx);
-    const double a = i * width, b = a + width;
-    const double expected = 2.0 / 3.0 * m * (std::exp(-a / m) - std::exp(-b / m)) / width;
-    REQUIRE(reads > 1000);
-    // As above: the writes are the independent trials.
-    CHECK(std::abs(stale / reads - expected) <= queueing::proportion_tolerance(expected, writes));
-    worst = std::max(worst, std::abs(stale / reads - expected));
-  }
+  const scenario::RunResult run = run_text(
+      one_key_text(R"({"model": "quorum_store", "count": 3, "replication_factor": 3, "keys": 1,
+                       "read_quorum": 1, "write_quorum": 1, "read_repair": false,
+                       "checker": {"age_bucket": "2ms", "age_buckets": 20}})"),
+      1);
+  const double m = 5;
+  const double worst = compare_staleness(run, 12, 2, [&](double a, double b) {
+    return 2.0 / 3.0 * m * (std::exp(-a / m) - std::exp(-b / m)) / (b - a);
+  });
   std::printf("quorum store staleness: 12 age buckets of 2 ms within %.3f of the closed form\n",
               worst);
 }
