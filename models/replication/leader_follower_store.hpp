@@ -124,8 +124,9 @@ struct LeaderFollowerStoreConfig {
             "a write not acknowledged within this is answered Timeout (it may still commit)",
             Limits{1e-9});
     v.field("backlog", backlog,
-            "entries the leader keeps for followers that lag; one further behind gets a snapshot",
-            Limits{16, 1e7});
+            "entries each replica keeps (16 bytes each) for followers that lag; one further behind "
+            "gets a snapshot",
+            Limits{16, 1e6});
     v.section("checker", checker, "the ghost consistency checker's bounds and options");
     election.describe(v);  // at the top level, as raft_node's; used with more than one replica
   }
