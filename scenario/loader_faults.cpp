@@ -2,6 +2,7 @@
 // Each action has its own keys; every target must name nodes or components of the scenario.
 #include <cmath>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "scenario/loader_parts.hpp"
@@ -71,7 +72,20 @@ void read_load_targets(const std::vector<std::string>& names, const std::string&
   }
 }
 
-// "groups": [["a", "b[0]"], "c"]: at least two groups, each a name or a list of names.
+// The first of `groups` that has a node of `group`, if any.
+std::optional<std::size_t> shared_group(const std::vector<std::vector<NodeRange>>& groups,
+                                        const std::vector<NodeRange>& group) {
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (const NodeRange& a : groups[g])
+      for (const NodeRange& b : group)
+        if (a.component == b.component && a.first < b.first + b.count &&
+            b.first < a.first + a.count)
+          return g;
+  return std::nullopt;
+}
+
+// "groups": [["a", "b[0]"], "c"]: at least two groups, each a name or a list of names, no node
+// in two of them.
 void read_groups(const ObjectFields& fields, const NodeIndex& index, Problems& problems,
                  FaultSpec& f) {
   if (!fields.has("groups") || !fields.at("groups").is_array() || fields.at("groups").size() < 2) {
@@ -89,10 +103,14 @@ void read_groups(const ObjectFields& fields, const NodeIndex& index, Problems& p
       members = {group.get<std::string>()};
     else if (group.is_array())
       for (const auto& m : group) members.push_back(m.is_string() ? m.get<std::string>() : "");
-    if (members.empty())
+    if (members.empty()) {
       problems.add(where, "expected a list of node or component names, got " + shown(group));
-    else if (resolve_all(members, where, index, problems, resolved))
+    } else if (resolve_all(members, where, index, problems, resolved)) {
+      if (const auto other = shared_group(f.groups, resolved))
+        problems.add(where, "shares nodes with group " + std::to_string(*other) +
+                                ": a node can be in only one group of a partition");
       f.groups.push_back(std::move(resolved));
+    }
   }
 }
 

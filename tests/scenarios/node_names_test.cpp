@@ -131,3 +131,26 @@ TEST_CASE("unknown names are still refused, with the JSON path") {
             "/faults/3/target: unknown component \"api[0]\"",
         });
 }
+
+TEST_CASE("a node in two groups of a partition is refused, with the JSON path") {
+  // Json::array: a list of two-element lists would otherwise read as an object.
+  auto partition = [](Json groups) {
+    return Json{{"action", "partition"}, {"groups", std::move(groups)}, {"at", "1s"}};
+  };
+  using A = std::vector<std::string>;
+  const Json faults = Json::array({
+      partition(Json::array({A{"api[0]", "api[1]"}, A{"api[1]", "db"}})),
+      partition(Json::array({A{"api"}, A{"db"}, A{"api[3]"}})),
+      partition(Json::array({A{"tor1"}, A{"api"}, A{"tor1", "db"}})),
+      partition(Json::array({A{"api[0]", "api[1]"}, A{"api[2]", "api[3]"}})),  // disjoint: fine
+  });
+  CHECK(refusal(scenario_with(two_components(4), faults)) ==
+        std::vector<std::string>{
+            "/faults/0/groups/1: shares nodes with group 0: a node can be in only one group of a "
+            "partition",
+            "/faults/1/groups/2: shares nodes with group 0: a node can be in only one group of a "
+            "partition",
+            "/faults/2/groups/2: shares nodes with group 0: a node can be in only one group of a "
+            "partition",
+        });
+}
