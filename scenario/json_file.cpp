@@ -1,5 +1,6 @@
 #include "scenario/json_file.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,7 +24,21 @@ std::string read_text_file(const std::string& path) {
 
 Json parse_json(const std::string& text, const std::string& path) {
   try {
-    return Json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    // Deeper values are dropped as they are read (the callback's false), so that nothing
+    // recursive later meets them (a merge patch 100,000 levels deep overflowed the stack).
+    int deepest = 0;
+    const Json::parser_callback_t shallow = [&deepest](int depth, Json::parse_event_t event,
+                                                       Json& /*value*/) {
+      deepest = std::max(deepest, depth);
+      return depth <= kMaxJsonDepth || (event != Json::parse_event_t::object_start &&
+                                        event != Json::parse_event_t::array_start);
+    };
+    Json doc = Json::parse(text, shallow, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    if (deepest > kMaxJsonDepth)
+      throw ScenarioError(
+          path, {{"", "objects and arrays nested deeper than " + std::to_string(kMaxJsonDepth) +
+                          " levels: no scenario is that deep"}});
+    return doc;
   } catch (const Json::parse_error& e) {
     // nlohmann reports a byte offset; people count lines and columns.
     std::size_t line = 1, column = 1;

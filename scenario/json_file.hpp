@@ -1,5 +1,6 @@
 // Reading a JSON file (comments allowed) with errors a person can act on: missing file,
-// a directory, unreadable, or invalid JSON with its line and column.
+// a directory, unreadable, invalid JSON with its line and column, or nesting deeper than
+// kMaxJsonDepth (the loader and merge patches recurse; a scenario is a few levels deep).
 #pragma once
 
 #include <string>
@@ -10,7 +11,10 @@ namespace scenario {
 
 /// Reads `path` as text; throws ScenarioError if it cannot.
 std::string read_text_file(const std::string& path);
-/// Parses JSON with comments; throws ScenarioError naming `path`, line and column.
+inline constexpr int kMaxJsonDepth = 64;
+
+/// Parses JSON with comments; throws ScenarioError naming `path`, line and column, or the
+/// nesting depth when objects and arrays nest deeper than kMaxJsonDepth.
 Json parse_json(const std::string& text, const std::string& path);
 
 }  // namespace scenario

@@ -62,8 +62,9 @@ void read_zones(const Json& component, const std::string& path, const NetworkSpe
 void read_components(const Json& components, const std::string& path, const NetworkSpec& network,
                      Problems& problems, std::vector<ComponentSpec>& out) {
   if (!components.is_object() || components.empty()) {
-    problems.add(path, "expected an object of named components {name: {\"model\": ...}}, got " +
-                           shown(components));
+    problems.add(path,
+                 "expected an object of named components {name: {\"model\": ...}}, got " +
+                     (components.is_object() ? std::string("an empty one") : shown(components)));
     return;
   }
   for (const auto& [name, component] : components.items()) {

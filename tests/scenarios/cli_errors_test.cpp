@@ -62,6 +62,24 @@ TEST_CASE("a missing file, a directory, and invalid JSON with line and column") 
                              "separator"));  // the column ends the unexpected token
 }
 
+TEST_CASE("JSON nested deeper than any scenario is refused, not recursed into") {
+  // 100,000 levels in a variant (a merge patch) once overflowed the stack; 64 is the limit.
+  const auto nested = [](int levels) {
+    std::string patch;
+    for (int i = 0; i < levels; ++i) patch += "{\"a\": ";
+    patch += "1" + std::string(static_cast<std::size_t>(levels), '}');
+    return R"({"name": "x", "duration": "1s", "components": {}, "variants": {"v": )" + patch + "}}";
+  };
+  CHECK(error_of(nested(100'000)) ==
+        "bad.json: objects and arrays nested deeper than 64 levels: no scenario is that deep\n");
+  CHECK_THAT(error_of(nested(62)), !Catch::Contains("nested deeper"));  // 64 levels in all
+  CHECK_THAT(error_of(nested(63)), Catch::Contains("nested deeper than 64 levels"));
+  // What 62 levels are refused for instead: the empty components, said plainly.
+  CHECK_THAT(error_of(nested(62)), Catch::Contains("/components: expected an object of named "
+                                                   "components {name: {\"model\": ...}}, got an "
+                                                   "empty one"));
+}
+
 TEST_CASE("an unknown model, with the known ones listed") {
   const std::string err =
       error_of(replaced(kValid, "\"model\": \"server\"", "\"model\": \"sever\""));
