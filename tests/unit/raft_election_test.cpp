@@ -639,6 +639,20 @@ TEST_CASE("raft_node: a group with a steady leader allocates nothing") {
 
 // ---- the leader crasher ----------------------------------------------------------------------
 
+namespace {
+
+// A crasher of the group "raft": trials once the leader has led 500 ms, restarts after 200 ms.
+models::LeaderCrasherConfig crasher_config(std::int64_t trials) {
+  models::LeaderCrasherConfig k;
+  k.target.name = "raft";
+  k.stable_for = 500_ms;
+  k.down_for = 200_ms;
+  k.trials = trials;
+  return k;
+}
+
+}  // namespace
+
 TEST_CASE("leader_crasher: crashes the established leader, times the election, restarts it") {
   // Five members, 1 ms one-way, timeouts 150-300 ms, heartbeats every 75 ms. A trial's downtime
   // (no split vote) is T(1) + 4 x 1 ms - U: the first of four timeouts (>= 150 ms) after the
@@ -649,12 +663,7 @@ TEST_CASE("leader_crasher: crashes the established leader, times the election, r
   dsimtest::ModelHarness h(11, at_ms(0), at_ms(200'000));
   h.cluster.network().set_default_link({Distribution::constant(1e6)});
   auto nodes = h.build<RaftNode>("raft", 5, c);
-  models::LeaderCrasherConfig k;
-  k.target.name = "raft";
-  k.stable_for = 500_ms;
-  k.down_for = 200_ms;
-  k.trials = 40;
-  auto* crasher = h.build<models::LeaderCrasher>("crasher", 1, k)[0];
+  auto* crasher = h.build<models::LeaderCrasher>("crasher", 1, crasher_config(40))[0];
   h.run();
   const auto& downtimes = crasher->downtimes_ms();
   REQUIRE(downtimes.size() == 40);
@@ -722,11 +731,7 @@ TEST_CASE("leader_crasher: distinct_logs leaves only the survivors with longer l
   dsimtest::ModelHarness h(5, at_ms(0), at_ms(100'000));
   h.cluster.network().set_default_link({Distribution::constant(1e6)});
   auto nodes = h.build<RaftNode>("raft", 5, c);
-  models::LeaderCrasherConfig k;
-  k.target.name = "raft";
-  k.stable_for = 500_ms;
-  k.down_for = 200_ms;
-  k.trials = 30;
+  models::LeaderCrasherConfig k = crasher_config(30);
   k.distinct_logs = true;
   h.build<models::LeaderCrasher>("crasher", 1, k);
   std::vector<std::uint64_t> winners_logs;
