@@ -11,7 +11,8 @@
 // and optionally
 //   static std::vector<ConfigProblem> check(const Config&);   cross-field checks (or
 //   check(const Config&, std::size_t count), to check against the component's node count);
-//   static constexpr bool kGeneratesLoad = true;               a load fault may scale it.
+//   static constexpr bool kGeneratesLoad = true;               a load fault may scale it;
+//   static SeriesDocs series_docs();                           its gauges over time (series.hpp).
 // docs/writing-a-model.md walks through one.
 #pragma once
 
@@ -26,6 +27,7 @@
 #include "models/shared/params.hpp"
 #include "models/shared/protocol.hpp"
 #include "models/shared/request_recorder.hpp"
+#include "models/shared/series.hpp"
 #include "models/shared/state_timeline.hpp"
 #include "sim/cluster.hpp"
 #include "sim/faults.hpp"
@@ -41,6 +43,9 @@ class Model : public sim::Process {
   virtual bool scale_load(double /*factor*/) { return false; }
   /// State timelines this instance keeps (a circuit breaker's), for the report's timelines.
   virtual std::vector<const StateTimeline*> state_timelines() const { return {}; }
+  /// The current values of the gauges the model declares in series_docs() (series.hpp), at the
+  /// end of a report window. Reads state only.
+  virtual void sample(sim::Time /*now*/, SeriesSample& /*out*/) const {}
 };
 
 /// A problem of a configuration that describe()'s limits cannot express: the field's path

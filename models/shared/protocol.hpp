@@ -19,7 +19,11 @@
 //             fencing tokens (models/election/lease_protocol.hpp);
 //   fenced -- FencedWrite -> FencedWriteReply: writes that carry a fencing token;
 //   raft   -- RequestVote and AppendEntries among the members of one raft group
-//             (models/election/raft_election.hpp); a harness that watches a group declares it.
+//             (models/election/raft_election.hpp); a harness that watches a group declares it;
+//   queue  -- QueueReceive -> QueueDelivery, QueueAck, QueueNack, QueueStatsQuery ->
+//             QueueStatsReply: consuming a queue (models/queues/queue_protocol.hpp; publishing
+//             to it is rpc);
+//   scale  -- WorkerLoadQuery -> WorkerLoadReply, WorkerScale: an autoscaler and its workers.
 // A new family adds its protocol here (one enumerator, one name) and declares it.
 #pragma once
 
@@ -32,10 +36,21 @@
 
 namespace models {
 
-enum class Protocol : std::uint8_t { Rpc, Health, Occ, Cancel, Lease, Fenced, Raft, kCount };
+enum class Protocol : std::uint8_t {
+  Rpc,
+  Health,
+  Occ,
+  Cancel,
+  Lease,
+  Fenced,
+  Raft,
+  Queue,
+  Scale,
+  kCount
+};
 
 inline constexpr std::array<const char*, static_cast<std::size_t>(Protocol::kCount)> kProtocolNames{
-    "rpc", "health", "occ", "cancel", "lease", "fenced", "raft"};
+    "rpc", "health", "occ", "cancel", "lease", "fenced", "raft", "queue", "scale"};
 
 inline const char* to_string(Protocol p) {
   return kProtocolNames[static_cast<std::size_t>(p)];
