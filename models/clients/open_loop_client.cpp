@@ -13,10 +13,16 @@ namespace models {
 
 OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
                                std::vector<sim::NodeId> targets, RequestRecorder& recorder,
-                               sim::Time measure_from, sim::Time measure_to, std::uint32_t group)
+                               sim::Time measure_from, sim::Time measure_to, std::uint32_t group,
+                               JobLedger* ledger)
     : config_(config),
       node_(node),
-      caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
+      recorder_(recorder),
+      group_(group),
+      ledger_(ledger),
+      // A job's publishes are not the run's requests: the job is (recorded by the ledger).
+      caller_(config.call, std::move(targets), kCallTimeout, config.jobs ? nullptr : &recorder,
+              measure_from, *this, group),
       arrivals_(config.arrivals, node.stream("arrivals")),
       key_rng_(node.stream("keys")),
       key_picker_(config.mix.picker()),
@@ -25,6 +31,7 @@ OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& no
       measure_to_(measure_to) {
   DSIM_ASSERT(config.rate.per_second >= 0, "a rate cannot be negative");
   DSIM_ASSERT(config.mix.keys >= 1, "at least one key");
+  DSIM_ASSERT(!config.jobs || ledger != nullptr, "a job producer needs the run's job ledger");
   DSIM_ASSERT(std::is_sorted(config.schedule.begin(), config.schedule.end(),
                              [](const RateStep& a, const RateStep& b) { return a.at < b.at; }),
               "rate steps in time order");
@@ -35,9 +42,9 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
   DSIM_ASSERT(check(config).empty(), "the loader checked the configuration");
   const std::uint32_t group = ctx.group(config.group);
-  return std::make_unique<OpenLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
-                                          resolve_target(config.call, ctx), ctx.recorder,
-                                          ctx.warmup_end, ctx.end, group);
+  return std::make_unique<OpenLoopClient>(
+      config, ctx.cluster.node(ctx.nodes[replica]), resolve_target(config.call, ctx), ctx.recorder,
+      ctx.warmup_end, ctx.end, group, config.jobs ? &JobLedger::of(ctx) : nullptr);
 }
 
 std::vector<ConfigProblem> OpenLoopClient::check(const Config& c) {
@@ -119,7 +126,19 @@ void OpenLoopClient::send_request(sim::Node& node) {
   const auto key = key_picker_.pick(key_rng_);
   const std::uint8_t operation = config_.mix.operation(operation_rng_);
   const bool write = operation == kOpWrite;
-  caller_.start(node, key, 0, Caller::kAnyShard, operation);
+  if (ledger_ != nullptr) {
+    // The job's first message is published under its ledger id (forwarded as is by the Caller).
+    const std::uint64_t job = ledger_->open_job(now, group_);
+    caller_.forward(node,
+                    RpcRequest{.key = key,
+                               .request_id = job,
+                               .origin = node.id(),
+                               .operation = operation,
+                               .idempotent = static_cast<std::uint8_t>(config_.call.idempotent)},
+                    job);
+  } else {
+    caller_.start(node, key, 0, Caller::kAnyShard, operation);
+  }
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;
     if (write) ++writes_sent_;
@@ -132,8 +151,11 @@ void OpenLoopClient::on_message(sim::Node& node, const sim::Message& message) {
   DSIM_ASSERT(handled, "an open-loop client receives only responses");
 }
 
-void OpenLoopClient::on_call_done(sim::Node& /*node*/, const CallResult& /*result*/) {
-  // Open loop: the next arrival does not wait for this outcome.
+void OpenLoopClient::on_call_done(sim::Node& node, const CallResult& result) {
+  // Open loop: the next arrival does not wait for this outcome. A job whose publish failed
+  // ends here; a published one ends when its last message is done.
+  if (ledger_ != nullptr && result.outcome != Outcome::Ok)
+    ledger_->finish(result.token, node.true_now(), result.outcome, recorder_);
 }
 
 void OpenLoopClient::on_crash(sim::Node& node) {

@@ -19,6 +19,13 @@
 // does not change them. A pause holds the arrival that falls due until the client resumes.
 // A crash stops the arrivals and abandons the requests in flight; a restart resumes at the rate
 // scheduled for that moment (spikes included).
+//
+// Jobs (`jobs` true: the producer of a work queue or a pipeline, models/queues/): each request
+// is a job published to the target queue. The publish goes through the Caller as any request
+// (timeouts, retries), but what the report records is the job: it is opened in the run's job
+// ledger when it arrives (models/queues/job_ledger.hpp) and recorded when its last message is
+// done, with its end-to-end latency; a publish that fails after its retries ends the job with
+// that failure at once.
 #pragma once
 
 #include <array>
@@ -28,6 +35,7 @@
 #include <vector>
 
 #include "models/clients/request_mix.hpp"
+#include "models/queues/job_ledger.hpp"
 #include "models/shared/arrival_process.hpp"
 #include "models/shared/caller.hpp"
 #include "models/shared/model.hpp"
@@ -66,6 +74,7 @@ struct OpenLoopClientConfig {
   CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   RequestMix mix;     // keys, key_popularity, zipf_s, hot_keys, write_fraction
   std::string group;
+  bool jobs = false;
 
   template <class V>
   void describe(V& v) {
@@ -78,6 +87,9 @@ struct OpenLoopClientConfig {
     v.field("group", group,
             "the group its requests are reported under (a row of the table per group); empty: "
             "the component's name. Client components with the same group are pooled");
+    v.field("jobs", jobs,
+            "each request is a job published to the target queue: the report records the job "
+            "when its last message is done (end-to-end), not the publish");
   }
 };
 
@@ -94,9 +106,11 @@ class OpenLoopClient final : public Model, private CallerListener {
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (3, 4, 5).
   enum TimerKind : std::uint32_t { kArrival = 1, kRateStep = 2, kCallTimeout = 3 };
 
+  /// `ledger`: the run's job ledger when config.jobs (else unused, may be null).
   OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
                  std::vector<sim::NodeId> targets, RequestRecorder& recorder,
-                 sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0);
+                 sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0,
+                 JobLedger* ledger = nullptr);
 
   /// The instance for ctx.nodes[replica]; its target's nodes come from ctx.resolve. Throws
   /// std::invalid_argument if the target is empty or has no nodes. Does not attach it.
@@ -131,6 +145,9 @@ class OpenLoopClient final : public Model, private CallerListener {
 
   OpenLoopClientConfig config_;
   sim::Node& node_;
+  RequestRecorder& recorder_;
+  std::uint32_t group_;
+  JobLedger* ledger_;
   Caller caller_;
   ArrivalProcess arrivals_;
   sim::Rng key_rng_;

@@ -12,19 +12,19 @@ namespace models {
 Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
                std::uint32_t timer_kind, RequestRecorder& recorder, CallerListener& listener,
                std::uint32_t group)
-    : Caller(config, std::move(targets), timer_kind, &recorder, recorder.measure_from(), listener) {
-  group_ = group;
-}
+    : Caller(config, std::move(targets), timer_kind, &recorder, recorder.measure_from(), listener,
+             group) {}
 
 Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
                std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
-               CallerListener& listener)
+               CallerListener& listener, std::uint32_t group)
     : config_(config),
       targets_(std::move(targets)),
       timer_kind_(timer_kind),
       recorder_(recorder),
       measure_from_(measure_from),
       listener_(listener),
+      group_(group),
       retry_(config.retry),
       shard_first_{0, targets_.size()} {
   DSIM_ASSERT(!targets_.empty(), "a caller needs at least one target node");

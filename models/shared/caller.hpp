@@ -173,10 +173,11 @@ class Caller {
   /// `recorder`, in its group `group`, and counts figures from recorder.measure_from().
   Caller(const CallerConfig& config, std::vector<sim::NodeId> targets, std::uint32_t timer_kind,
          RequestRecorder& recorder, CallerListener& listener, std::uint32_t group = 0);
-  /// As above; `recorder` may be null (nothing recorded: a relay's calls); figures count from
-  /// `measure_from` (true time).
+  /// As above; `recorder` may be null (nothing recorded: a relay's calls, a producer's
+  /// publishes); figures count from `measure_from` (true time).
   Caller(const CallerConfig& config, std::vector<sim::NodeId> targets, std::uint32_t timer_kind,
-         RequestRecorder* recorder, sim::Time measure_from, CallerListener& listener);
+         RequestRecorder* recorder, sim::Time measure_from, CallerListener& listener,
+         std::uint32_t group = 0);
   Caller(const Caller&) = delete;
   Caller& operator=(const Caller&) = delete;
 
