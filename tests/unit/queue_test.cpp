@@ -13,6 +13,7 @@
 #include "models/queues/queue.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
+#include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
 using models::JobLedger;
@@ -481,4 +482,73 @@ TEST_CASE("queue: figures count after the warm-up, depth is time-averaged", "[qu
   models::Figures all;
   b.queue->figures(all);
   CHECK(all.items().size() == Queue::figure_docs().size());
+}
+
+namespace {
+
+// A producer and a consumer on one node, for the steady state: publishes every 2 ms (keys
+// drawn from 16); consumes one message at a time, working 1 ms on each, then acks it -- or nacks
+// it (10 %), or forgets it (5 %: its visibility timeout runs out).
+class SteadyPeer : public Process {
+ public:
+  explicit SteadyPeer(NodeId queue) : queue_(queue) {}
+  void on_start(Node& node) override {
+    rng_ = node.stream("choices");
+    // A burst first: the storage grows past anything the steady state will need.
+    for (int i = 0; i < 256; ++i) publish(node);
+    node.set_timer(2_ms, {kPublish, 0});
+    ask(node);
+  }
+  void on_message(Node& node, const Message& message) override {
+    if (!message.holds<QueueDelivery>()) return;  // a publish's answer
+    const QueueDelivery d = message.as<QueueDelivery>();
+    const double u = rng_.uniform01();
+    if (d.receipt == 0 || u < 0.05) {
+      ask(node);
+      return;
+    }
+    node.set_timer(1_ms, {u < 0.15 ? kNack : kAck, d.receipt});
+  }
+  void on_timer(Node& node, TimerTag tag) override {
+    if (tag.kind == kPublish) {
+      publish(node);
+      node.set_timer(2_ms, {kPublish, 0});
+      return;
+    }
+    if (tag.kind == kAck)
+      node.send(queue_, models::QueueAck{tag.value});
+    else
+      node.send(queue_, models::QueueNack{tag.value});
+    ask(node);
+  }
+
+ private:
+  enum : std::uint32_t { kPublish = 1, kAck = 2, kNack = 3 };
+  void ask(Node& node) { node.send(queue_, models::QueueReceive{.call_id = 1, .wait = 1'000_ms}); }
+  void publish(Node& node) {
+    node.send(queue_, models::RpcRequest{.call_id = 1, .key = rng_.below(16)});
+  }
+  NodeId queue_;
+  Rng rng_{0};
+};
+
+}  // namespace
+
+TEST_CASE("queue: the steady state allocates nothing", "[queue]") {
+  const bool ordered = GENERATE(false, true);
+  QueueConfig c = with_visibility(50_ms);
+  c.max_receives = 3;
+  c.ordered_by_key = ordered;
+  Bench b(c, Time::zero(), at_ms(100'000));
+  b.h.add_process("steady", std::make_unique<SteadyPeer>(b.queue_id));
+  b.run_until(at_ms(5'000));  // storage grows to its working size
+  const std::uint64_t before = allocation_count();
+  b.run_until(at_ms(60'000));
+  const std::uint64_t allocations = allocation_count() - before;
+  INFO("ordered_by_key " << ordered);
+  CHECK(allocations == 0);
+  CHECK(b.figure("acked") > 25'000);  // every path ran: acks, nacks, expiries, dead letters
+  CHECK(b.figure("nacked") > 2'000);
+  CHECK(b.figure("visibility_expired") > 1'000);
+  CHECK(b.figure("dead_lettered") > 50);
 }
