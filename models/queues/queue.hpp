@@ -126,7 +126,7 @@ struct QueueConfig {
             Limits{1, static_cast<double>(kMaxCapacity)});
     v.field("visibility_timeout", visibility_timeout,
             "how long a delivered message stays invisible unless acked or nacked, on the queue's "
-            "clock (SQS: 0 to 12 hours, default 30 s)",
+            "clock (SQS: up to 12 hours, default 30 s)",
             Limits{1, 43'200e9});
     v.field("max_receives", max_receives,
             "deliveries after which a message that comes back is dead-lettered (SQS's "
