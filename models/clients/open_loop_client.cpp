@@ -63,6 +63,9 @@ FigureDocs OpenLoopClient::figure_docs() {
               "logical requests started as writes (write_fraction)"},
              {"in_flight_max", "requests", Combine::Max,
               "the most requests one client node had in progress at once"},
+             {"jobs_unfinished", "jobs", Combine::Sum,
+              "jobs (`jobs` true) started in the measured interval and not ended by the end of "
+              "the run: queued, in progress or stuck; latency and availability leave them out"},
          } +
          Caller::figure_docs();
 }
@@ -128,7 +131,8 @@ void OpenLoopClient::send_request(sim::Node& node) {
   const bool write = operation == kOpWrite;
   if (ledger_ != nullptr) {
     // The job's first message is published under its ledger id (forwarded as is by the Caller).
-    const std::uint64_t job = ledger_->open_job(now, group_);
+    const std::uint64_t job =
+        ledger_->open_job(now, group_, node.id(), now >= measure_from_ && now <= measure_to_);
     caller_.forward(node,
                     RpcRequest{.key = key,
                                .request_id = job,
@@ -175,6 +179,8 @@ void OpenLoopClient::figures(Figures& out) const {
   out.sum("requests_sent", static_cast<double>(requests_sent_));
   out.sum("writes_sent", static_cast<double>(writes_sent_));
   out.max("in_flight_max", static_cast<double>(in_flight_max_));
+  out.sum("jobs_unfinished",
+          ledger_ != nullptr ? static_cast<double>(ledger_->unfinished(node_.id())) : 0.0);
   caller_.figures(out);
 }
 

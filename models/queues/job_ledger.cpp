@@ -26,10 +26,20 @@ std::uint64_t JobLedger::add(Entry e) {
   return entries_.size();
 }
 
-std::uint64_t JobLedger::open_job(sim::Time born, std::uint32_t group) {
-  const std::uint64_t id =
-      add({.job = entries_.size() + 1, .born = born, .pending = 1, .group = group});
-  if (id != 0) ++jobs_opened_;
+std::uint64_t JobLedger::open_job(sim::Time born, std::uint32_t group, sim::NodeId origin,
+                                  bool measured) {
+  const bool counted = measured && origin != sim::kNoNode;
+  const std::uint64_t id = add({.job = entries_.size() + 1,
+                                .born = born,
+                                .pending = 1,
+                                .group = group,
+                                .origin = counted ? origin : sim::kNoNode});
+  if (id == 0) return 0;
+  ++jobs_opened_;
+  if (counted) {
+    if (origin >= unfinished_.size()) unfinished_.resize(origin + 1);  // once per producer
+    ++unfinished_[origin];
+  }
   return id;
 }
 
@@ -40,9 +50,7 @@ std::uint64_t JobLedger::open_part(std::uint64_t parent) {
     return 0;
   }
   const std::uint64_t job = p->job;
-  Entry part;
-  part.job = job;
-  const std::uint64_t id = add(part);
+  const std::uint64_t id = add({.job = job});
   if (id != 0) ++entries_[job - 1].pending;
   return id;
 }
@@ -63,6 +71,7 @@ bool JobLedger::finish(std::uint64_t message, sim::Time now, Outcome outcome,
   if (--job.pending > 0 || job.ended) return true;
   job.ended = true;
   ++jobs_ended_;
+  if (job.origin != sim::kNoNode) --unfinished_[job.origin];
   recorder.record(job.born, now, job.outcome, std::max<std::uint32_t>(job.deliveries, 1),
                   job.group);
   return true;

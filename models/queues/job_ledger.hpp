@@ -21,9 +21,9 @@
 // the only thing a model may read from the ledger to decide what to do.
 //
 // Ghost state otherwise: shared by every model of a run (Invariants::ghost, key kGhostKey), it
-// changes nothing that happens. Memory: 32 bytes per message, at most kMaxMessages messages
-// (512 MiB); past that, new messages are not tracked (id 0: never recorded, counted as
-// untracked()), which `dsim models producer` states.
+// changes nothing that happens. Memory: 40 bytes per message, at most kMaxMessages messages
+// (640 MiB); past that, new messages are not tracked (id 0: never recorded, counted as
+// untracked()), which `dsim models open_loop_client` states.
 #pragma once
 
 #include <cstdint>
@@ -44,9 +44,11 @@ class JobLedger {
   /// The run's ledger (the harness and the loader always give a model the run's Invariants).
   static JobLedger& of(BuildContext& ctx);
 
-  /// A producer made a new job at true time `born`, recorded in recorder group `group`. Its
-  /// first message's id (0 when the ledger is full).
-  std::uint64_t open_job(sim::Time born, std::uint32_t group);
+  /// Producer node `origin` made a new job at true time `born`, recorded in recorder group
+  /// `group`; a `measured` job (born in the measured interval) counts in unfinished(origin)
+  /// until it ends. Its first message's id (0 when the ledger is full).
+  std::uint64_t open_job(sim::Time born, std::uint32_t group, sim::NodeId origin = sim::kNoNode,
+                         bool measured = false);
   /// A new message of `parent`'s job (a copy, a part, a merged batch): its id (0 when the
   /// ledger is full or the parent is untracked).
   std::uint64_t open_part(std::uint64_t parent);
@@ -64,18 +66,25 @@ class JobLedger {
   sim::Time born(std::uint64_t message) const;
   /// Messages that could not be tracked (the ledger was full).
   std::uint64_t untracked() const { return untracked_; }
+  /// Measured jobs of producer node `origin` not ended yet: still queued or in progress, or
+  /// stuck (a poison message redelivered forever). The report's latency and availability
+  /// cover ended jobs only; this says what they leave out.
+  std::uint64_t unfinished(sim::NodeId origin) const {
+    return origin < unfinished_.size() ? unfinished_[origin] : 0;
+  }
   /// Jobs opened and jobs recorded so far.
   std::uint64_t jobs_opened() const { return jobs_opened_; }
   std::uint64_t jobs_ended() const { return jobs_ended_; }
 
  private:
   struct Entry {
-    std::uint64_t job = 0;          // the job's first message (itself for the first)
-    sim::Time born;                 // the job's (first message only)
-    std::uint32_t pending = 0;      // first message only: the job's unfinished messages
-    std::uint32_t deliveries = 0;   // first message only: of all the job's messages
-    std::uint32_t group = 0;        // first message only
-    Outcome outcome = Outcome::Ok;  // first message only: Ok, or the first failure
+    std::uint64_t job = 0;              // the job's first message (itself for the first)
+    sim::Time born;                     // the job's (first message only)
+    std::uint32_t pending = 0;          // first message only: the job's unfinished messages
+    std::uint32_t deliveries = 0;       // first message only: of all the job's messages
+    std::uint32_t group = 0;            // first message only
+    sim::NodeId origin = sim::kNoNode;  // first message only: its producer, if measured
+    Outcome outcome = Outcome::Ok;      // first message only: Ok, or the first failure
     bool finished = false;
     bool ended = false;  // first message only: recorded
   };
@@ -83,7 +92,8 @@ class JobLedger {
   const Entry* entry(std::uint64_t id) const;
   std::uint64_t add(Entry e);
 
-  std::vector<Entry> entries_;  // entries_[id - 1]
+  std::vector<Entry> entries_;             // entries_[id - 1]
+  std::vector<std::uint64_t> unfinished_;  // by producer node
   std::uint64_t untracked_ = 0, jobs_opened_ = 0, jobs_ended_ = 0;
 };
 
