@@ -213,6 +213,15 @@ TEST_CASE("autoscaler utilization: ceil(ratio x ready), unready and missing work
     s.workers[3]->serving = 0;
     s.h.run();
     CHECK(s.scaler->desired() == 4);
+    // Two ready at 60 % and two starting: counting the ready ones alone would give ceil(1.2 x 2)
+    // = 3, a scale down while the metric asks for more; the second pass (0.3, ratio 0.6)
+    // reverses the direction: no change.
+    Bench t(10, c, at_s(16));
+    t.set_load(0.6);
+    t.workers[2]->serving = 0;
+    t.workers[3]->serving = 0;
+    t.h.run();
+    CHECK(t.scaler->desired() == 4);
   }
   SECTION("no ready worker: a missing metric") {
     Bench b(10, c, at_s(46));
