@@ -70,11 +70,7 @@ std::vector<ConfigProblem> Autoscaler::check(const Config& c, std::size_t count)
                         "expected one autoscaler node (two would fight over the pool), "
                         "got " +
                             std::to_string(count)});
-  if (c.target <= 0)
-    problems.push_back({"target", c.metric == ScaleMetric::QueueDepth
-                                      ? "expected the messages per worker to aim at (> 0)"
-                                      : "expected the busy fraction to aim at, in (0, 1]"});
-  else if (c.metric == ScaleMetric::Utilization && c.target > 1)
+  if (c.metric == ScaleMetric::Utilization && c.target > 1)
     problems.push_back(
         {"target", "expected a busy fraction in (0, 1], got " + std::to_string(c.target)});
   if (c.metric == ScaleMetric::Utilization && !c.queue.empty())
@@ -190,14 +186,15 @@ std::optional<std::int64_t> Autoscaler::recommend() {
         static_cast<double>(queue_stats_.visible) +
         (config_.count_in_flight ? static_cast<double>(queue_stats_.in_flight) : 0);
     metric_ = total / static_cast<double>(desired_);
-    return hpa::average_value_replicas(total, config_.target, desired_, config_.tolerance);
+    return hpa::average_value_replicas(total, config_.effective_target(), desired_,
+                                       config_.tolerance);
   }
   // The pods are the workers that should run: replicas below the count.
   const std::span<const hpa::WorkerLoad> pods(loads_.data(), static_cast<std::size_t>(desired_));
   const double utilization = hpa::ready_utilization(pods);
   if (utilization < 0) return std::nullopt;
   metric_ = utilization;
-  return hpa::utilization_replicas(pods, config_.target, desired_, config_.tolerance);
+  return hpa::utilization_replicas(pods, config_.effective_target(), desired_, config_.tolerance);
 }
 
 void Autoscaler::close_round(sim::Node& node) {

@@ -91,6 +91,12 @@ struct AutoscalerConfig {
       "the count to every node of `workers` (replica i serves while i < count). A missing "
       "metric changes nothing; unready or silent workers count conservatively.";
 
+  /// The target in force: `target`, or the metric's default.
+  double effective_target() const {
+    if (target > 0) return target;
+    return metric == ScaleMetric::QueueDepth ? 5.0 : 0.8;
+  }
+
   ComponentRef workers;
   ComponentRef queue;
   ScaleMetric metric = ScaleMetric::QueueDepth;
@@ -117,8 +123,9 @@ struct AutoscalerConfig {
             "protocol's stats)");
     v.field("metric", metric, "what it scales on", kScaleMetricChoices);
     v.field("target", target,
-            "the metric's target (required): messages per worker (queue_depth; KEDA's SQS "
-            "default queueLength is 5), or a busy fraction in (0, 1] such as 0.7 (utilization)",
+            "the metric's target: messages per worker (queue_depth), or a busy fraction in "
+            "(0, 1] (utilization); 0: the metric's default, 5 messages (KEDA's SQS queueLength) "
+            "or 0.8 (autoscaling/v1's targetCPUUtilizationPercentage)",
             Limits{0, 1e12});
     v.field("count_in_flight", count_in_flight,
             "queue_depth: count received, unacknowledged messages with the visible ones (KEDA's "
