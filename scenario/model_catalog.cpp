@@ -17,6 +17,7 @@
 #include "models/election/lock_service.hpp"
 #include "models/election/raft_node.hpp"
 #include "models/proxies/fault_proxy.hpp"
+#include "models/queues/autoscaler.hpp"
 #include "models/queues/queue.hpp"
 #include "models/queues/worker_pool.hpp"
 #include "models/replication/leader_follower_store.hpp"
@@ -53,6 +54,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<QuorumStore>("quorum_store"),
       bind_model<WorkerPool>("worker_pool"),
       bind_model<Queue>("queue"),
+      bind_model<Autoscaler>("autoscaler"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });
