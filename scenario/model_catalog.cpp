@@ -16,6 +16,7 @@
 #include "models/election/lease_owner.hpp"
 #include "models/election/lock_service.hpp"
 #include "models/election/raft_node.hpp"
+#include "models/functions/function_platform.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/replication/leader_follower_store.hpp"
 #include "models/replication/quorum_store.hpp"
@@ -49,6 +50,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<LeaderCrasher>("leader_crasher"),
       bind_model<LeaderFollowerStore>("leader_follower_store"),
       bind_model<QuorumStore>("quorum_store"),
+      bind_model<FunctionPlatform>("function"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });
