@@ -95,9 +95,9 @@ FunctionPlatform::FunctionPlatform(const Config& config, const sim::Node& node,
       concurrency_level_(measure_from, measure_to),
       provisioned_level_(measure_from, measure_to) {
   DSIM_ASSERT(config.concurrency >= 1, "an instance executes at least one invocation");
-  DSIM_ASSERT(config.provisioned >= 0 &&
-                  static_cast<std::size_t>(config.provisioned) <= max_instances_,
-              "provisioned instances within the account limit (checked at load)");
+  DSIM_ASSERT(
+      config.provisioned >= 0 && static_cast<std::size_t>(config.provisioned) <= max_instances_,
+      "provisioned instances within the account limit (checked at load)");
 }
 
 std::unique_ptr<Model> FunctionPlatform::make(const Config& config, BuildContext& ctx,
@@ -127,8 +127,7 @@ void FunctionPlatform::on_message(sim::Node& node, const sim::Message& message) 
 
 void FunctionPlatform::invoke(sim::Node& node, const sim::Message& message) {
   const sim::Time now = node.true_now();
-  const Invocation invocation{.from = message.from,
-                              .call_id = message.as<RpcRequest>().call_id};
+  const Invocation invocation{.from = message.from, .call_id = message.as<RpcRequest>().call_id};
   if (const Id warm = warm_instance(node); warm != 0) {
     if (measuring(now)) ++invocations_;
     begin(node, warm, invocation, sim::Duration::zero());

@@ -141,8 +141,8 @@ struct FunctionPlatformConfig {
             "time a new instance takes to start (the init phase) before it executes the "
             "invocation that created it",
             Limits{0});
-    v.field("service_time", service_time,
-            "time one execution takes, before the node's slowdown", Limits{0});
+    v.field("service_time", service_time, "time one execution takes, before the node's slowdown",
+            Limits{0});
     v.field("keep_alive", keep_alive,
             "an on-demand instance idle this long is reclaimed (scale to zero)", Limits{1});
     v.field("billing", billing, "what billed_seconds counts", kBillingChoices);
@@ -166,8 +166,7 @@ class FunctionPlatform final : public Model {
 
   FunctionPlatform(const Config& config, const sim::Node& node, sim::Time measure_from,
                    sim::Time measure_to);
-  static std::unique_ptr<Model> make(const Config& config, BuildContext& ctx,
-                                     std::size_t replica);
+  static std::unique_ptr<Model> make(const Config& config, BuildContext& ctx, std::size_t replica);
 
   void on_start(sim::Node& node) override;
   void on_message(sim::Node& node, const sim::Message& message) override;
@@ -191,18 +190,18 @@ class FunctionPlatform final : public Model {
     bool ready = false;  // false while starting
     bool provisioned = false;
     int executions = 0;
-    Invocation first;          // starting: the invocation that created it
-    sim::Duration init;        // starting: its cold-start time
-    sim::Time idle_since;      // on the node's monotonic clock, when executions fell to 0
-    sim::TimerId keep_alive;   // armed while an on-demand instance is idle
-    bool listed = false;       // in its recency list (ready, with a free slot)
-    Id newer = 0, older = 0;   // neighbours in that list
+    Invocation first;         // starting: the invocation that created it
+    sim::Duration init;       // starting: its cold-start time
+    sim::Time idle_since;     // on the node's monotonic clock, when executions fell to 0
+    sim::TimerId keep_alive;  // armed while an on-demand instance is idle
+    bool listed = false;      // in its recency list (ready, with a free slot)
+    Id newer = 0, older = 0;  // neighbours in that list
   };
   struct Execution {
     Invocation invocation;
     Id instance = 0;
-    sim::Time began;      // true time
-    sim::Duration init;   // the cold start billed with it (zero when warm)
+    sim::Time began;     // true time
+    sim::Duration init;  // the cold start billed with it (zero when warm)
   };
   /// A level over time (instances, executions): its time average and peak over the measured
   /// interval.

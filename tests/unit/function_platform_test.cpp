@@ -109,7 +109,7 @@ TEST_CASE("function: scale to zero, and a reclaimed instance is billed no more",
   models::SeriesSample before, after;
   b.invoke(1, at_ms(0));
   b.sample_at(at_ms(1110) - 1_ns, &before);
-  b.sample_at(at_ms(1110), &after);
+  b.sample_at(at_ms(1110) + 1_ns, &after);  // the expiry runs after a sample set up for 1110
   b.h.run();
   CHECK(value(before, "instances") == 1);
   CHECK(value(after, "instances") == 0);
