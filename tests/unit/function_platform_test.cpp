@@ -6,9 +6,11 @@
 #include <memory>
 #include <vector>
 
+#include "models/clients/open_loop_client.hpp"
 #include "models/functions/function_platform.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
+#include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
 using models::FunctionPlatform;
@@ -287,4 +289,42 @@ TEST_CASE("function: more provisioned instances than the account limit allows ar
   c.provisioned = 4;
   REQUIRE(FunctionPlatform::check(c).size() == 1);
   CHECK(FunctionPlatform::check(c)[0].field == "provisioned");
+}
+
+TEST_CASE("function: a steady-state run allocates nothing", "[function]") {
+  // Short keep-alive and cold starts: instances are created, used and reclaimed all the time, and
+  // the account limit throttles some calls.
+  dsimtest::ModelHarness h(6, at_ms(100), at_ms(6000));
+  FunctionPlatformConfig config;
+  config.concurrency = 2;
+  config.account_concurrency = 12;
+  config.provisioned = 1;
+  config.cold_start = Distribution::exponential(5e6);
+  config.service_time = Distribution::exponential(2e6);
+  config.keep_alive = 3_ms;
+  FunctionPlatform* platform = h.build<FunctionPlatform>("function", 1, config).at(0);
+  models::OpenLoopClientConfig client;
+  client.rate.per_second = 1000;
+  client.call.target.name = "function";
+  client.call.timeout = 50_ms;
+  const auto clients = h.build<models::OpenLoopClient>("client", 2, client);
+  h.cluster.start();
+  // Warm-up at twice the load, so that every table has grown beyond the peak the measured
+  // interval needs, then a lull in which every on-demand instance is reclaimed, so that the
+  // instance table's free list has held all but one of its slots (growing to a new peak is not a
+  // per-request allocation, but would make the count depend on luck).
+  for (auto* c : clients) c->scale_load(2.0);
+  h.sim.run_until(at_ms(1000));
+  for (auto* c : clients) c->scale_load(1e-6);
+  h.sim.run_until(at_ms(1100));
+  REQUIRE(platform->instances() == 1);  // the provisioned one
+  for (auto* c : clients) c->scale_load(0.5e6);
+  const std::uint64_t before = allocation_count();
+  const std::uint64_t events = h.sim.run_until(at_ms(6000));
+  CHECK(allocation_count() - before == 0);
+  CHECK(events > 20'000);
+  for (const char* name : {"cold_starts", "instances_reclaimed", "throttled"}) {
+    INFO(name);
+    CHECK(dsimtest::figure(*platform, name) > 0);
+  }
 }
