@@ -59,23 +59,24 @@
 // concurrency > 1, instance-based billing).
 // Differences:
 // - Lambda reclaims idle environments after an unpublished, varying time (minutes to hours) and
-//   recycles even busy-ish ones every few hours; here after exactly `keep_alive` idle, never
-//   otherwise. Cloud Run keeps idle instances up to 15 minutes, also not a fixed figure.
+//   recycles environments after a few hours even when they are in use; here after exactly
+//   `keep_alive` idle, never otherwise. Cloud Run keeps idle instances up to 15 minutes, also not a
+//   fixed figure.
 // - Lambda's choice of a warm environment is not documented; most-recently-used (provisioned
 //   first, as Lambda uses provisioned concurrency before on-demand) is the packing it is
 //   observed to do.
 // - Lambda limits concurrent executions; here instances (the same thing at concurrency 1, see
 //   above). Lambda's burst scaling rate (1000 new environments per 10 s per function), reserved
 //   concurrency per function and the 100 executions it keeps unreserved are not modelled, nor
-//   Cloud Run's max-instances, its pending-request queue (Cloud Run holds a request up to 10 s
-//   for an instance instead of refusing it) and its 503 answer.
+//   Cloud Run's max-instances, its pending-request queue (a request waits a while for an instance
+//   instead of being refused) and its 503 answer.
 // - One function per platform: no other functions share the account limit.
 // - Synchronous invocation only: no asynchronous event queue with its own retries, no function
 //   timeout (Lambda ends an execution after its configured timeout, at most 15 minutes), no
 //   payload limits, and a request is never dropped for a passed deadline.
 // - Prices: every billed second costs the same (Lambda's per-GB-s prices for on-demand,
 //   provisioned and provisioned-in-use time differ, and there is a per-request charge; Cloud
-//   Run has a minimum billed time and rounds); the figures are seconds, not money.
+//   Run rounds billable time); the figures are seconds, not money.
 // - Request billing with concurrency > 1 sums the executions (Lambda has no concurrency > 1;
 //   Cloud Run's request-based billing bills an instance's time while it has a request instead).
 // - Cold-start time does not scale with the node's slowdown; a cold start never fails.
