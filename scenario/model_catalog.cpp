@@ -16,6 +16,7 @@
 #include "models/election/lease_owner.hpp"
 #include "models/election/lock_service.hpp"
 #include "models/election/raft_node.hpp"
+#include "models/functions/function_platform.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/queues/autoscaler.hpp"
 #include "models/queues/queue.hpp"
@@ -55,6 +56,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<WorkerPool>("worker_pool"),
       bind_model<Queue>("queue"),
       bind_model<Autoscaler>("autoscaler"),
+      bind_model<FunctionPlatform>("function"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });
