@@ -334,7 +334,7 @@ TEST_CASE("join: at its timeout a batch is released incomplete, or fails its job
   }
 }
 
-TEST_CASE("join: a crash loses the held parts unacknowledged; they start again", "[pipeline]") {
+TEST_CASE("join: a crash loses the held parts unacknowledged, they start again", "[pipeline]") {
   models::JoinConfig c;
   c.input = input("in0");
   c.output.name = "o0";
