@@ -26,7 +26,7 @@ void print_model(const scenario::ModelBinding& m) {
   const models::Wiring wiring = m.wiring(m.parse(scenario::Json::object(), "", ignored));
   std::printf("\n  serves: %s\n", wiring.serves.names().c_str());
   for (const auto& call : wiring.calls)
-    std::printf("  calls `%s`, speaking %s\n", call.field, call.speaks.names().c_str());
+    std::printf("  calls `%s`, speaking %s\n", call.field.c_str(), call.speaks.names().c_str());
   std::printf("\n  figures (per component in the report; replicas combined as said):\n");
   for (const auto& f : m.figures)
     std::printf("  %s: %s, %s over replicas\n      %s\n", f.name, f.unit,

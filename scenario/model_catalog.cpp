@@ -17,6 +17,13 @@
 #include "models/election/lock_service.hpp"
 #include "models/election/raft_node.hpp"
 #include "models/functions/function_platform.hpp"
+#include "models/pipelines/copier.hpp"
+#include "models/pipelines/filter.hpp"
+#include "models/pipelines/join.hpp"
+#include "models/pipelines/merger.hpp"
+#include "models/pipelines/queue_sharder.hpp"
+#include "models/pipelines/reduce.hpp"
+#include "models/pipelines/splitter.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/queues/autoscaler.hpp"
 #include "models/queues/queue.hpp"
@@ -57,6 +64,13 @@ std::vector<ModelBinding> all_models() {
       bind_model<Queue>("queue"),
       bind_model<Autoscaler>("autoscaler"),
       bind_model<FunctionPlatform>("function"),
+      bind_model<Copier>("copier"),
+      bind_model<Filter>("filter"),
+      bind_model<Splitter>("splitter"),
+      bind_model<QueueSharder>("queue_sharder"),
+      bind_model<Merger>("merger"),
+      bind_model<Join>("join"),
+      bind_model<Reduce>("reduce"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

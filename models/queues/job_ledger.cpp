@@ -64,17 +64,28 @@ bool JobLedger::finish(std::uint64_t message, sim::Time now, Outcome outcome,
   Entry* e = entry(message);
   if (e == nullptr) return true;  // untracked: nothing to tell
   if (e->finished) return false;
-  e->finished = true;
   Entry& job = entries_[e->job - 1];
   if (job.outcome == Outcome::Ok) job.outcome = outcome;
+  settle(*e, now, recorder);
+  return true;
+}
+
+void JobLedger::discard(std::uint64_t message, sim::Time now, RequestRecorder& recorder) {
+  Entry* e = entry(message);
+  if (e == nullptr || e->finished) return;
+  settle(*e, now, recorder);
+}
+
+void JobLedger::settle(Entry& e, sim::Time now, RequestRecorder& recorder) {
+  e.finished = true;
+  Entry& job = entries_[e.job - 1];
   DSIM_ASSERT(job.pending > 0, "a job finished more messages than it had");
-  if (--job.pending > 0 || job.ended) return true;
+  if (--job.pending > 0 || job.ended) return;
   job.ended = true;
   ++jobs_ended_;
   if (job.origin != sim::kNoNode) --unfinished_[job.origin];
   recorder.record(job.born, now, job.outcome, std::max<std::uint32_t>(job.deliveries, 1),
                   job.group);
-  return true;
 }
 
 bool JobLedger::finished(std::uint64_t message) const {

@@ -57,6 +57,12 @@ class JobLedger {
   /// The consumer is done with the message, with `outcome`. Returns false if it had been
   /// finished before (a duplicate); a job whose last message this was is recorded.
   bool finish(std::uint64_t message, sim::Time now, Outcome outcome, RequestRecorder& recorder);
+  /// The message never existed after all (a stage's publish that failed after its retries):
+  /// it leaves its job's unfinished messages without changing the job's outcome, and ends the
+  /// job (recorded) if it was the last. Marked finished, so that a copy the queue did store
+  /// (an attempt whose answer was lost) is a duplicate when finished later. No effect on a
+  /// finished or untracked message.
+  void discard(std::uint64_t message, sim::Time now, RequestRecorder& recorder);
   /// Whether the message was finished (by any consumer).
   bool finished(std::uint64_t message) const;
 
@@ -91,6 +97,8 @@ class JobLedger {
   Entry* entry(std::uint64_t id);
   const Entry* entry(std::uint64_t id) const;
   std::uint64_t add(Entry e);
+  /// The message is done (finished or discarded): its job ends if it was the last.
+  void settle(Entry& e, sim::Time now, RequestRecorder& recorder);
 
   std::vector<Entry> entries_;             // entries_[id - 1]
   std::vector<std::uint64_t> unfinished_;  // by producer node

@@ -19,8 +19,8 @@
 //   i < desired. A worker that starts serving first waits `startup_delay` (pulling an image,
 //   warming up), then receives; one that stops serving drains: it finishes what it holds and
 //   receives no more. The first `initial_workers` (0: all) serve from the start of the run,
-//   without a start-up delay (the pool was running before). WorkerLoadQuery is answered with the mean busy slots / slots since the previous
-//   query, and whether the worker serves.
+//   without a start-up delay (the pool was running before). WorkerLoadQuery is answered with the
+//   mean busy slots / slots since the previous query, and whether the worker serves.
 // - A crash loses what the worker holds (those messages reappear at the queue when their
 //   visibility timeout runs out) and its start-up; on restart it serves again if the last
 //   WorkerScale it saw (kept: the orchestrator's desired state survives) includes it, after

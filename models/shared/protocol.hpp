@@ -88,7 +88,7 @@ class Protocols {
 
 /// One reference of a Config to another component, and what is spoken over it.
 struct Call {
-  const char* field;  // the ComponentRef's path in the component: "target", "health_check/..."
+  std::string field;  // the ComponentRef's path in the component: "target", "outputs/0/queue"
   ComponentRef target;
   Protocols speaks;
   const char* why = "";  // when a protocol depends on the configuration: "health_check is on"

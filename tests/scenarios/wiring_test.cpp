@@ -57,15 +57,16 @@ std::optional<Json> component(const ModelBinding& m, const Json& extra, const st
   c["model"] = m.name;
   scenario::Problems ignored;
   for (const auto& call : m.wiring(m.parse(c, "", ignored)).calls) {
+    const Json::json_pointer at("/" + call.field);  // "outputs/0/queue": an item of a list
     if (call.field == field) {
-      c[call.field] = target;
+      c[at] = target;
       continue;
     }
     const ModelBinding* sink = sink_for(call.speaks);
     if (sink == nullptr) return std::nullopt;
     const std::string sink_name = "sink-" + sink->name;
     components[sink_name] = {{"model", sink->name}};
-    c[call.field] = sink_name;
+    c[at] = sink_name;
   }
   return c;
 }

@@ -224,7 +224,7 @@ TEST_CASE("worker pool: a crash loses the message in hand, a restart serves afte
   b.run_to(at_ms(300));
   CHECK(b.queue->acks.empty());
   REQUIRE(b.queue->receives.size() == 2);
-  CHECK(b.queue->receives[0].at == at_ms(0));  // serving from the start
+  CHECK(b.queue->receives[0].at == at_ms(0));    // serving from the start
   CHECK(b.queue->receives[1].at == at_ms(120));  // restarted at 100, then its 20 ms start-up
   CHECK(b.h.recorder.totals().requests == 0);
 }
