@@ -329,7 +329,8 @@ def _draw_series(ax, timeline, faults, name, colour):
     values = [v for s in timeline.series for v in s.model.get(name, ()) if not math.isnan(v)]
     if min(values) >= 0:
         ax.set_ylim(0, None)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
+    # A count (a queue, workers) gets whole ticks, not 1.5 workers.
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=all(v == int(v) for v in values)))
     missing = [s for s in timeline.series if all(math.isnan(v) for v in s.model.get(name, [math.nan]))]
     for row, s in enumerate(missing):
         ax.annotate(f"{s.variant}: no value", (0, 1), xycoords="axes fraction", xytext=(6, -4 - 14 * row),
