@@ -337,8 +337,9 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
   Builder builder(spec, simulator);
   builder.build();
   builder.cluster().start();
-  // Window by window, to sample the models' series at each window's end: the same events run
-  // in the same order as in one run_until(end) (sampling schedules nothing).
+  // Window by window, to sample the models' series at each window's end (after the events at
+  // that very instant): the same events run in the same order as in one run_until(end), since
+  // sampling schedules nothing.
   SeriesSampler sampler = builder.series_sampler();
   const sim::Duration window = spec.report.window;
   for (std::size_t i = 0; i < builder.recorder().windows().size(); ++i) {

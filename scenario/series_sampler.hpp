@@ -10,9 +10,16 @@
 // a value (NaN: none; the maximum is NaN only if every replica's is), as figures do.
 // A model that sets a series it does not declare, sets one twice, or omits a declared one has
 // a bug: the sampler stops the run (DSIM_ASSERT: an internal error), as for figures.
+//
+// Reference: a Prometheus server scraping gauges at a fixed interval, aggregated per job with
+// sum/avg/max by (component). Differences: the scrape happens at each window's end exactly, in
+// simulated time (no jitter, no missed scrape, no staleness), after every event at or before
+// that instant; a crashed or paused instance is still read (its state as the model keeps it:
+// a crashed server reports an empty queue) instead of dropping out of the aggregate.
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/shared/model.hpp"
@@ -57,7 +64,7 @@ class SeriesSampler {
   std::vector<ComponentSeries> series_;
   models::SeriesSample sample_;      // reused: no allocation once it has grown
   std::vector<double> combined_;     // per series of a component, the replicas' running value
-  std::vector<std::size_t> counts_;  // per series: how many replicas set it / have a value
+  std::vector<std::size_t> counts_;  // per series: how many replicas have set it so far
 };
 
 }  // namespace scenario
