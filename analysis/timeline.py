@@ -1,16 +1,19 @@
 """`plot.py timeline`: what happened over simulated time in one report. Stacked panels share
 the time axis: the injected faults, throughput, errors, p99 and availability per window (one
 line per variant, the mean over its seeds), attempts sent per second (offered load, retries
-included: where retry storms and synchronized retry waves show), and the state timelines of models with states
-(circuit breakers) as coloured bands. Warm-up windows are greyed, faults shaded."""
+included: where retry storms and synchronized retry waves show), then the models' series (gauges such as a
+server's queue, a snapshot at each window's end; at most MAX_SERIES panels, those that vary), and the state
+timelines of models with states (circuit breakers) as coloured bands. Warm-up windows are greyed, faults
+shaded."""
 
 import math
 from dataclasses import dataclass, field
 
 import figure
-from report import ReportError, variants
+from report import ReportError, describe, variants
 
 MAX_BANDS = 8  # state rows shown; more are summarised in the panel's title
+MAX_SERIES = 6  # model series panels shown; the others are counted in a note
 STATE_COLOURS = {"closed": "#2ca02c", "open": "#d62728", "half_open": "#ff9f1c",
                  "trusted": "#2ca02c", "suspected": "#d62728", "unmonitored": "#7f7f7f"}
 OTHER_STATE_COLOURS = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -36,11 +39,13 @@ class Series:
     variant: str
     runs: int
     mid_s: list = field(default_factory=list)
+    end_s: list = field(default_factory=list)  # where the model series' snapshots were taken
     attempts: list = field(default_factory=list)  # offered load, retries included
     throughput: list = field(default_factory=list)  # NaN where no seed had a value
     errors: list = field(default_factory=list)
     p99: list = field(default_factory=list)
     availability: list = field(default_factory=list)
+    model: dict = field(default_factory=dict)  # "component.series": a value per window (NaN: none)
 
 
 @dataclass
@@ -67,6 +72,7 @@ class Timeline:
     faults: list  # Spans, from the first run
     bands: list
     end_s: float
+    model_series: list = field(default_factory=list)  # every "component.series", in report order
 
 
 def _mean(values):
@@ -90,7 +96,38 @@ def _windows(run, run_end):
             "availability": window.number("availability", nullable=True),
         }))
         run_end[0] = max(run_end[0], end)
+    for name, values in _run_series(run, len(result)).items():
+        for window, value in zip(result, values):
+            window[3][SERIES_KEY + name] = value
     return result
+
+
+SERIES_KEY = "series:"  # a model series' key among a window's values
+
+
+def _run_series(run, windows):
+    """{"component.series": [value or None per window]} of one run; {} for a report written
+    before series existed."""
+    found = run.obj.get("series")
+    if found is None:
+        return {}
+    where = f"{run.pointer}/series"
+    if not isinstance(found, dict):
+        raise ReportError(f"{where}: expected an object, got {describe(found)}")
+    result = {}
+    for name, values in found.items():
+        if not isinstance(values, list) or len(values) != windows:
+            raise ReportError(f"{where}/{name}: expected a list of {windows} numbers or nulls "
+                              f"(one per window), got {describe(values)}")
+        for index, value in enumerate(values):
+            if value is not None and not _is_number(value):
+                raise ReportError(f"{where}/{name}/{index}: expected a number or null, got {describe(value)}")
+        result[name] = [None if v is None else float(v) for v in values]
+    return result
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _merge(intervals):
@@ -111,10 +148,15 @@ def _series(name, runs, warmup, run_end):
             if is_warmup:
                 warmup.append((start, end))
     series = Series(name, len(runs))
+    names = list(dict.fromkeys(k for samples in by_window.values() for s in samples for k in s
+                               if k.startswith(SERIES_KEY)))
     for (start, end), samples in sorted(by_window.items()):
         series.mid_s.append((start + end) / 2)
+        series.end_s.append(end)
         for key, _ in METRICS:
             getattr(series, key).append(_mean(s[key] for s in samples))
+        for key in names:
+            series.model.setdefault(key[len(SERIES_KEY):], []).append(_mean(s.get(key) for s in samples))
     return series
 
 
@@ -163,7 +205,8 @@ def extract(report):
     end_s = run_end[0]
     for band in bands:  # an open interval lasts until the end of the run
         band.intervals = [(s, end_s if e is None else e, state) for s, e, state in band.intervals]
-    return Timeline(report.name, series, _merge(warmup), _faults(first_run, end_s), bands, end_s)
+    model_series = list(dict.fromkeys(name for one in series for name in one.model))
+    return Timeline(report.name, series, _merge(warmup), _faults(first_run, end_s), bands, end_s, model_series)
 
 
 def _changes(band):
@@ -181,6 +224,18 @@ def _some_bands(bands):
         own = [b for b in bands if b.variant == v]
         chosen += sorted(own, key=lambda b: not _changes(b))[:per_variant]  # stable
     return chosen[:MAX_BANDS]
+
+
+def _varies(timeline, name):
+    values = [v for s in timeline.series for v in s.model.get(name, ()) if not math.isnan(v)]
+    return bool(values) and min(values) != max(values)
+
+
+def _some_series(timeline):
+    """The model series drawn: at most MAX_SERIES of those that vary (in some variant, between
+    windows or between variants), in report order; a constant one (a pool that never grows)
+    says nothing over time."""
+    return [name for name in timeline.model_series if _varies(timeline, name)][:MAX_SERIES]
 
 
 def _fault_colour(kind):
@@ -215,14 +270,17 @@ def draw(timeline):
     faults = sorted(timeline.faults, key=lambda s: (s.start_s, s.end_s))
     fault_places, n_fault_rows = _rows(faults, timeline.end_s)
     bands = _some_bands(timeline.bands)
-    ratios = ([0.55 + 0.35 * n_fault_rows] if faults else []) + [2.4, 2.4, 2, 2.4, 2.4] + (
+    shown = _some_series(timeline)
+    ratios = ([0.55 + 0.35 * n_fault_rows] if faults else []) + [2.4, 2.4, 2, 2.4, 2.4] + [2.0] * len(shown) + (
         [0.5 + 0.45 * len(bands)] if bands else [])
-    height = 7.5 + 0.35 * (len(ratios) - 5) + 0.2 * max(n_fault_rows - 1, 0) + 0.2 * len(bands)
+    height = (7.5 + 0.35 * (len(ratios) - 5 - len(shown)) + 1.3 * len(shown) + 0.2 * max(n_fault_rows - 1, 0)
+              + 0.2 * len(bands))
     fig, axes = figure.new_figure(size=(10, height), nrows=len(ratios), sharex=True,
                                   gridspec_kw={"height_ratios": ratios})
     axes = list(axes)
     fault_ax = axes.pop(0) if faults else None
     band_ax = axes.pop() if bands else None
+    series_axes = [axes.pop(len(METRICS)) for _ in shown]
     colour = figure.colours(s.variant for s in timeline.series)
 
     for ax, (key, label) in zip(axes, METRICS):
@@ -233,13 +291,16 @@ def draw(timeline):
         _shade(ax, timeline, faults)
         _note_empty(ax, key, timeline.series, colour)
     _format_metric_axes(dict(zip((k for k, _ in METRICS), axes)))
+    for ax, name in zip(series_axes, shown):
+        _draw_series(ax, timeline, faults, name, colour)
+    _note_hidden_series(fig, series_axes, timeline, shown)
     if fault_ax is not None:
         _draw_faults(fault_ax, timeline, faults, fault_places, n_fault_rows)
     if band_ax is not None:
         _draw_bands(band_ax, timeline, bands)
-    for ax in ([fault_ax] if fault_ax else []) + axes + ([band_ax] if band_ax else []):
+    for ax in ([fault_ax] if fault_ax else []) + axes + series_axes + ([band_ax] if band_ax else []):
         ax.set_xlim(0, timeline.end_s)
-    (band_ax or axes[-1]).set_xlabel("simulated time (s)")
+    (band_ax or (series_axes or axes)[-1]).set_xlabel("simulated time (s)")
 
     handles = [axes[0].get_lines()[i] for i in range(len(timeline.series))]
     labels = [s.variant + (f" (mean of {s.runs} seeds)" if s.runs > 1 else "") for s in timeline.series]
@@ -251,6 +312,43 @@ def draw(timeline):
                frameon=False, borderaxespad=0, columnspacing=1.5)
     fig.suptitle(f"Timeline: {timeline.name}", fontweight="bold")
     return fig
+
+
+def _draw_series(ax, timeline, faults, name, colour):
+    """One model series: a line per variant, the mean over its seeds of each window's value,
+    drawn at the window's end (a snapshot taken there, not a window's aggregate)."""
+    from matplotlib.ticker import MaxNLocator
+
+    for series in timeline.series:
+        values = series.model.get(name, [math.nan] * len(series.mid_s))
+        ax.plot(series.end_s, values, color=colour[series.variant], linewidth=1.6,
+                marker="." if len(series.mid_s) <= 60 else None, markersize=5, label=series.variant)
+    component, _, gauge = name.rpartition(".")
+    ax.set_ylabel(f"{gauge}\n({component})" if component else gauge)
+    _shade(ax, timeline, faults)
+    values = [v for s in timeline.series for v in s.model.get(name, ()) if not math.isnan(v)]
+    if min(values) >= 0:
+        ax.set_ylim(0, None)
+    # A count (a queue, workers) gets whole ticks, not 1.5 workers.
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=all(v == int(v) for v in values)))
+    missing = [s for s in timeline.series if all(math.isnan(v) for v in s.model.get(name, [math.nan]))]
+    for row, s in enumerate(missing):
+        ax.annotate(f"{s.variant}: no value", (0, 1), xycoords="axes fraction", xytext=(6, -4 - 14 * row),
+                    textcoords="offset points", ha="left", va="top", fontsize=10, color=colour[s.variant],
+                    fontweight="bold")
+
+
+def _note_hidden_series(fig, series_axes, timeline, shown):
+    """Says how many model series are not drawn: constant ones, and those beyond MAX_SERIES."""
+    constant = sum(not _varies(timeline, name) for name in timeline.model_series)
+    beyond = len(timeline.model_series) - constant - len(shown)
+    hidden = ", ".join(part for part in (f"{beyond} more" if beyond else "", f"{constant} constant" if constant else "")
+                       if part)
+    if series_axes:
+        note = "model series, snapshots at window ends" + (f" ({hidden}: not shown)" if hidden else "")
+        series_axes[0].set_title(note, fontsize=10, loc="left", pad=3)
+    elif hidden:
+        fig.text(0.01, 0.002, f"model series: {hidden}, not shown", fontsize=10, ha="left", va="bottom")
 
 
 def _columns(labels, width_chars=110):

@@ -31,6 +31,12 @@ void print_model(const scenario::ModelBinding& m) {
   for (const auto& f : m.figures)
     std::printf("  %s: %s, %s over replicas\n      %s\n", f.name, f.unit,
                 models::to_string(f.combine), f.meaning);
+  if (!m.series.empty()) {
+    std::printf("\n  series (per window, a snapshot at its end; replicas combined as said):\n");
+    for (const auto& s : m.series)
+      std::printf("  %s: %s, %s over replicas\n      %s\n", s.name, s.unit,
+                  models::to_string(s.combine), s.meaning);
+  }
   std::printf("\n");
 }
 

@@ -1,7 +1,7 @@
 // Every model a scenario can name, with what the loader, the runner and `dsim models` need:
 // parse its parameters, write them back, document them and its figures, tell its wiring
 // (protocols served and called), build it. All of it generated from the model class (its
-// Config::describe(), wiring(), figure_docs()), so the parts cannot drift.
+// Config::describe(), wiring(), figure_docs(), series_docs()), so the parts cannot drift.
 #pragma once
 
 #include <any>
@@ -39,6 +39,8 @@ struct ModelBinding {
   std::function<std::vector<ReferenceCollector::Ref>(const std::any&)> references;
   std::function<models::Wiring(const std::any&)> wiring;
   models::FigureDocs figures;
+  /// Its gauges over time (series.hpp); empty when the class declares no series_docs().
+  models::SeriesDocs series;
   std::function<std::unique_ptr<models::Model>(const std::any&, models::BuildContext&,
                                                std::size_t replica)>
       make;
@@ -76,6 +78,7 @@ ModelBinding bind_model(std::string name) {
   };
   b.wiring = [](const std::any& config) { return M::wiring(std::any_cast<const Config&>(config)); };
   b.figures = M::figure_docs();
+  if constexpr (requires { M::series_docs(); }) b.series = M::series_docs();
   b.make = [](const std::any& config, models::BuildContext& context, std::size_t replica) {
     return M::make(std::any_cast<const Config&>(config), context, replica);
   };

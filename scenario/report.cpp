@@ -69,6 +69,17 @@ Json states_json(const RunResult& run) {
   return out;
 }
 
+// Each model series as "component.series": one value per window (null: not finite).
+Json series_json(const RunResult& run) {
+  Json out = Json::object();
+  for (const auto& s : run.series) {
+    Json values = Json::array();
+    for (const double v : s.values) values.push_back(std::isfinite(v) ? Json(v) : Json(nullptr));
+    out[s.component + "." + s.name] = std::move(values);
+  }
+  return out;
+}
+
 Json figures_json(const std::vector<models::Figure>& figures) {
   Json out = Json::object();
   for (const auto& f : figures)
@@ -213,6 +224,7 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                       {"summary", summaries.back()},
                       {"groups", groups.back()},
                       {"windows", run_windows(r, *v.spec)},
+                      {"series", series_json(r)},
                       {"faults",
                        [&] {
                          Json f = Json::array();

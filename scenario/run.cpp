@@ -46,6 +46,15 @@ class Builder {
   models::RequestRecorder& recorder() { return recorder_; }
   const models::Invariants& invariants() const { return invariants_; }
 
+  /// A sampler of every component's series, one value per report window.
+  SeriesSampler series_sampler() const {
+    SeriesSampler sampler(recorder_.windows().size());
+    for (std::size_t c = 0; c < spec_.components.size(); ++c)
+      sampler.add(spec_.components[c].name, *spec_.components[c].binding,
+                  {instances_[c].begin(), instances_[c].end()});
+    return sampler;
+  }
+
   std::vector<StateSeries> states() const {
     std::vector<StateSeries> out;
     for (std::size_t c = 0; c < spec_.components.size(); ++c)
@@ -328,6 +337,17 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
   Builder builder(spec, simulator);
   builder.build();
   builder.cluster().start();
+  // Window by window, to sample the models' series at each window's end (after the events at
+  // that very instant): the same events run in the same order as in one run_until(end), since
+  // sampling schedules nothing.
+  SeriesSampler sampler = builder.series_sampler();
+  const sim::Duration window = spec.report.window;
+  for (std::size_t i = 0; i < builder.recorder().windows().size(); ++i) {
+    const sim::Time window_end =
+        std::min(at(window * static_cast<std::int64_t>(i + 1)), at(spec.duration));
+    simulator.run_until(window_end);
+    sampler.sample(window_end);
+  }
   simulator.run_until(at(spec.duration));
 
   RunResult result{.seed = seed,
@@ -340,6 +360,7 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
                    .faults_unlisted = builder.faults().unlisted(),
                    .failure_processes = builder.failure_figures(),
                    .states = builder.states(),
+                   .series = std::move(sampler).result(),
                    .network = builder.cluster().network().counters(),
                    .cluster = builder.cluster().counters(),
                    .invariant_violations = builder.invariants().count(),

@@ -12,6 +12,7 @@
 #include "models/shared/request_recorder.hpp"
 #include "models/shared/state_timeline.hpp"
 #include "scenario/scenario.hpp"
+#include "scenario/series_sampler.hpp"
 #include "sim/cluster.hpp"
 #include "sim/failure_process.hpp"
 #include "sim/faults.hpp"
@@ -62,6 +63,9 @@ struct RunResult {
   std::uint64_t faults_unlisted = 0;  // applied but not in `faults` (a failure process's cap)
   std::vector<FailureProcessFigures> failure_processes;
   std::vector<StateSeries> states;
+  /// Model gauges (series.hpp): one value per report window, a snapshot at the window's end;
+  /// in component order, then each model's declaration order.
+  std::vector<ComponentSeries> series;
   sim::NetworkCounters network;
   sim::ClusterCounters cluster;
   std::uint64_t invariant_violations = 0;

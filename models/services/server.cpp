@@ -171,4 +171,9 @@ void Server::figures(Figures& out) const {
   stats_.add_figures(out, config_.workers);
 }
 
+void Server::sample(sim::Time /*now*/, SeriesSample& out) const {
+  out.set("queued", static_cast<double>(queued()));
+  out.set("busy", static_cast<double>(busy_workers()));
+}
+
 }  // namespace models

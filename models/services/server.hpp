@@ -38,6 +38,9 @@
 // Randomness: service draws come from the node's stream "service", error draws from "errors"
 // (only when error_rate > 0), so that adding a model elsewhere, changing the clients, or turning
 // errors on does not change the service times.
+// Figures (server_stats.hpp) count what happened after the warm-up. Series (series.hpp), at
+// each report window's end, summed over the replicas: `queued`, the requests waiting for a
+// worker, and `busy`, the workers serving a request (a crashed node has neither).
 #pragma once
 
 #include <array>
@@ -151,6 +154,10 @@ class Server final : public Model {
     return {.serves = {Protocol::Rpc, Protocol::Health, Protocol::Cancel}};
   }
   static FigureDocs figure_docs() { return ServerStats::figure_docs(); }
+  static SeriesDocs series_docs() {
+    return {{"queued", "requests", Combine::Sum, "requests waiting for a worker"},
+            {"busy", "workers", Combine::Sum, "workers serving a request"}};
+  }
 
   /// The timer kind of a service completion (its value is the worker's index).
   static constexpr std::uint32_t kServiceDone = 1;
@@ -170,6 +177,7 @@ class Server final : public Model {
   void on_timer(sim::Node& node, sim::TimerTag tag) override;
   void on_crash(sim::Node& node) override;
   void figures(Figures& out) const override;
+  void sample(sim::Time now, SeriesSample& out) const override;
 
   std::size_t busy_workers() const { return workers_.size() - idle_.size(); }
   std::size_t queued() const { return queue_->size(); }

@@ -109,6 +109,19 @@ def _states(variant):
              "intervals": [{"start_s": s, "end_s": e, "state": state} for s, e, state in intervals]}]
 
 
+def model_series(variant, seed):
+    """runs[].series of a run: api.queued (summed over the replicas) is seed - 1 plus, with the
+    no-breaker variant, 40 during the crash; it grows by 100 a second once api[2] pauses.
+    api.busy is 12 workers (4 per replica), 8 while api[0] is down; api.workers never changes."""
+    queued, busy = [], []
+    for start in range(DURATION_S):
+        crash = CRASH[0] <= start < CRASH[1]
+        queued.append(float(seed - 1 + (40 if crash and variant == "no-breaker" else 0)
+                            + (100 * (start + 1 - PAUSE_START) if start >= PAUSE_START else 0)))
+        busy.append(8.0 if crash else 12.0)
+    return {"api.queued": queued, "api.busy": busy, "api.workers": [12.0] * DURATION_S}
+
+
 FAULTS = [
     {"kind": "crash", "target": "api[0]", "detail": "", "start_s": CRASH[0], "end_s": CRASH[1]},
     {"kind": "degrade", "target": "lb->api[1]", "detail": "latency x10", "start_s": DEGRADE[0], "end_s": DEGRADE[1]},
@@ -140,7 +153,8 @@ def make_report(name="breaker-demo", seeds=(1, 2), variants=("no-breaker", "brea
                 "simulated_s": float(DURATION_S),
                 "summary": _summary(windows, p50, p99 * (1 + 0.05 * (seed - 1.5)), p999,
                                     1.0 if variant in perfect else None),
-                "windows": windows, "faults": FAULTS, "states": _states(variant),
+                "windows": windows, "series": model_series(variant, seed), "faults": FAULTS,
+                "states": _states(variant),
                 "models": {"api": {"model": "server", "replicas": 3, "figures": {"utilization": 0.71}}},
                 "network": {"hops": 120000, "duplicated": 0,
                             "dropped": {"lost": 0, "link_cut": 0, "partitioned": 0, "no_route": 0,

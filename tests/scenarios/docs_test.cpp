@@ -1,5 +1,5 @@
 // The documentation lists what the code declares: every model's figures are in
-// docs/report-format.md under the model's heading, with their unit.
+// docs/report-format.md under the model's heading, with their unit; so are its series.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -8,7 +8,7 @@
 #include "scenario/model_catalog.hpp"
 #include "tests/scenarios/dsim_process.hpp"
 
-TEST_CASE("docs/report-format.md lists every figure of every model") {
+TEST_CASE("docs/report-format.md lists every figure and series of every model") {
   const std::string doc =
       test::slurp(std::filesystem::path(DSIM_SOURCE_DIR) / "docs/report-format.md");
   for (const auto& m : scenario::model_catalog()) {
@@ -20,6 +20,11 @@ TEST_CASE("docs/report-format.md lists every figure of every model") {
     for (const auto& f : m.figures) {
       INFO("figure " << f.name);
       CHECK(section.find("| `" + std::string(f.name) + "` | " + f.unit + " |") !=
+            std::string::npos);
+    }
+    for (const auto& s : m.series) {
+      INFO("series " << s.name);
+      CHECK(section.find("| `" + std::string(s.name) + "` | " + s.unit + " |") !=
             std::string::npos);
     }
   }
