@@ -58,11 +58,10 @@ TEST_CASE("work queue: 4 workers on Poisson jobs at rho = 0.7 are M/M/4 (Erlang 
   check_close(latency.mean_ns() / 1e6, queueing::mmc_mean_sojourn(c, lambda, mu),
               queueing::mean_tolerance(23.06, n), "mean job latency (ms)");
   const double q99 = queueing::mmc_sojourn_quantile(c, lambda, mu, 0.99);
-  check_close(
-      static_cast<double>(latency.quantile_ns(0.99)) / 1e6, q99,
-      queueing::quantile_tolerance(0.0907, queueing::mmc_sojourn_density(c, lambda, mu, q99), n,
-                                   q99),
-      "p99 job latency (ms)");
+  check_close(static_cast<double>(latency.quantile_ns(0.99)) / 1e6, q99,
+              queueing::quantile_tolerance(
+                  0.0907, queueing::mmc_sojourn_density(c, lambda, mu, q99), n, q99),
+              "p99 job latency (ms)");
   // Little's law on the queue: the time-average number waiting is lambda times the mean wait
   // (both measured by the queue over the same interval; the only difference is the jobs in the
   // queue at the interval's edges, a few out of 500,000: 1 % is generous and still tells a
@@ -97,8 +96,7 @@ TEST_CASE("work queue: a visibility timeout shorter than processing redelivers 1
   REQUIRE(published > 19'000);
   const double per_message = (1 - p) / p;
   // 4.5 standard errors of a mean of `published` independent geometric counts.
-  const double tolerance =
-      queueing::kStandardErrors * std::sqrt((1 - p) / (p * p) / published);
+  const double tolerance = queueing::kStandardErrors * std::sqrt((1 - p) / (p * p) / published);
   check_close(dsimtest::figure(r, "q", "redelivered") / published, per_message, tolerance,
               "redeliveries per message");
   check_close(dsimtest::figure(r, "workers", "duplicates") / published, per_message, tolerance,
