@@ -1,5 +1,6 @@
 // "faults": [{"action": "crash", "target": "api[0]", "at": "20s", "for": "10s"}, ...]
 // Each action has its own keys; every target must name nodes or components of the scenario.
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -13,6 +14,14 @@
 
 namespace scenario {
 namespace {
+
+// Fault factors (slow, load, degrade's latency_factor): at most a millionfold either way.
+constexpr double kMinFactor = 1e-6, kMaxFactor = 1e6;
+constexpr double kMaxLoadProduct = 1e12;
+
+void check_end(ObjectFields& fields, const FaultSpec& f);
+void check_totals(const std::vector<FaultSpec>& faults, const std::string& path,
+                  const ScenarioSpec& scenario, Problems& problems);
 
 // The keys each action takes besides action, at and for.
 const std::map<std::string, std::vector<std::string>>& action_keys() {
@@ -145,6 +154,7 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
                                             : ""));
     return;
   }
+  const std::size_t problems_before = problems.items().size();
   FaultSpec f;
   f.action = entry.at("action").get<std::string>();
   f.path = path;
@@ -192,13 +202,11 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
   fields.get("both_directions", f.both_directions);
   if (f.action == "slow") {
     f.factor = 2;
-    fields.get("factor", f.factor, {1}, true);
+    fields.get("factor", f.factor, {1, kMaxFactor}, true);
   }
-  if (f.action == "load") fields.get("factor", f.factor, {0}, true);
-  if (f.action == "load" && f.factor <= 0)
-    problems.add(fields.path("factor"), "expected a load factor > 0");
+  if (f.action == "load") fields.get("factor", f.factor, {kMinFactor, kMaxFactor}, true);
   if (f.action == "degrade") {
-    fields.get("latency_factor", f.factor, {0});
+    fields.get("latency_factor", f.factor, {kMinFactor, kMaxFactor});
     models::Probability loss;
     if (fields.get("loss", loss)) f.loss = loss.value;
   }
@@ -208,6 +216,10 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
     else if (fields.at("by").is_string()) {
       try {
         f.by = sim::parse_duration(fields.at("by").get<std::string>(), sim::Sign::Any);
+        if (f.by > sim::kMaxDuration || f.by < -sim::kMaxDuration)
+          problems.add(fields.path("by"),
+                       "expected a step of at most " + sim::format_duration(sim::kMaxDuration) +
+                           " (100 years) either way, got " + shown(fields.at("by")));
       } catch (const sim::ParseError& e) {
         problems.add(fields.path("by"), e.what());
       }
@@ -218,7 +230,47 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
   }
   if (f.action == "clock_drift") fields.get("ppm", f.ppm, {-999'999, 999'999}, true);
   if (f.action == "failures") read_failure_times(fields, f);
+  if (problems.items().size() == problems_before) check_end(fields, f);  // not twice
   out.push_back(std::move(f));
+}
+
+// Every change a fault makes happens by kMaxDuration (100 years): the last target's start
+// (at + stagger x (targets - 1)) plus how long it lasts. Computed wide: it may overflow int64.
+void check_end(ObjectFields& fields, const FaultSpec& f) {
+  std::int64_t targets = 0;
+  for (const NodeRange& r : f.targets) targets += static_cast<std::int64_t>(r.count);
+  const __int128 end =
+      static_cast<__int128>(f.at.ns()) +
+      static_cast<__int128>(f.stagger.ns()) * std::max<std::int64_t>(targets - 1, 0) +
+      (f.lasting ? f.lasting->ns() : 0);
+  if (end > sim::kMaxDuration.ns())
+    fields.problems().add(f.path, "expected a fault that ends within " +
+                                      sim::format_duration(sim::kMaxDuration) +
+                                      " (100 years) of the start: at + stagger x (targets - 1) + "
+                                      "for is later");
+}
+
+// Effects that add up over faults, checked as if every fault overlapped every other: the clock
+// steps (a wall clock beyond 100 years off could overflow), and the load factors on one client
+// (multiplied: their product must stay a finite rate, and its inverse too).
+void check_totals(const std::vector<FaultSpec>& faults, const std::string& path,
+                  const ScenarioSpec& scenario, Problems& problems) {
+  __int128 steps = 0;
+  for (const FaultSpec& f : faults)
+    if (f.action == "clock_step") steps += f.by < sim::Duration::zero() ? -f.by.ns() : f.by.ns();
+  if (steps > sim::kMaxDuration.ns())
+    problems.add(path, "expected clock steps that add up (either way) to at most " +
+                           sim::format_duration(sim::kMaxDuration) + " (100 years)");
+  for (std::size_t c = 0; c < scenario.components.size(); ++c) {
+    double up = 1, down = 1;
+    for (const FaultSpec& f : faults)
+      if (f.action == "load")
+        for (const NodeRange& t : f.targets)
+          if (t.component == c) (f.factor > 1 ? up : down) *= f.factor;
+    if (up > kMaxLoadProduct || down < 1 / kMaxLoadProduct)
+      problems.add(path, "expected the load factors on \"" + scenario.components[c].name +
+                             "\" to multiply to within [1e-12, 1e12], as if they overlapped");
+  }
 }
 
 }  // namespace
@@ -230,8 +282,10 @@ void read_faults(const Json& faults, const std::string& path, const ScenarioSpec
     return;
   }
   const NodeIndex index(scenario);
+  const std::size_t problems_before = problems.items().size();
   for (std::size_t i = 0; i < faults.size(); ++i)
     read_one(faults[i], path + "/" + std::to_string(i), scenario, index, problems, out);
+  if (problems.items().size() == problems_before) check_totals(out, path, scenario, problems);
 }
 
 }  // namespace scenario

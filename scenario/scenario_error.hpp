@@ -1,5 +1,6 @@
 // Bad input: what the user wrote wrong, where, and what was expected instead.
-// Printed as "FILE: /json/path: expected ..., got ..." and turned into exit status 2.
+// Printed as "FILE: /json/path: expected ..., got ..." and turned into exit status 2; one line
+// per problem: control characters from the file are escaped as in JSON ("\n", "\u001b").
 #pragma once
 
 #include <stdexcept>

@@ -26,6 +26,16 @@ bool within(double v, const models::Limits& limits) {
   return v >= limits.min && v <= limits.max;
 }
 
+// Distribution parameters beyond these make moments or draws overflow (a pareto of shape 1e-300,
+// a lognormal of sigma 1e300: a mean of NaN or a draw of infinity). Within them a mean is a
+// number (or +infinity for a pareto of shape <= 1), and a draw read as a duration is clamped to
+// 100 years (sim::kMaxDuration). A sigma from "median" and "p99" (at most 100 years, at least
+// 1ns apart) is below 19.
+constexpr models::Limits kSigmaLimits{0, 20};
+constexpr models::Limits kShapeLimits{0.01, 1000};
+constexpr double kMaxRate = 1e9;        // per second
+constexpr double kMaxBandwidth = 1e15;  // bits per second
+
 bool fail(std::string& problem, const std::string& expected, const Json& got) {
   problem = "expected " + expected + ", got " + shown(got);
   return false;
@@ -47,13 +57,15 @@ bool read_duration_ns(const Json& in, const char* key, double& ns, std::string& 
   return true;
 }
 
-bool read_number(const Json& in, const char* key, double& out, std::string& problem) {
+bool read_number(const Json& in, const char* key, double& out, std::string& problem,
+                 const models::Limits& limits = {}) {
   if (!in.contains(key)) {
     problem = std::string("missing \"") + key + "\"";
     return false;
   }
-  if (!in.at(key).is_number()) {
-    problem = std::string("\"") + key + "\": expected a number, got " + shown(in.at(key));
+  if (!in.at(key).is_number() || !within(in.at(key).get<double>(), limits)) {
+    problem = std::string("\"") + key + "\": expected a number" + limits_text(limits) + ", got " +
+              shown(in.at(key));
     return false;
   }
   out = in.at(key).get<double>();
@@ -138,6 +150,11 @@ bool read_value(const Json& in, sim::Duration& out, const models::Limits& limits
               ", got " + shown(in);
     return false;
   }
+  if (out > sim::kMaxDuration) {
+    problem = "expected a duration of at most " + sim::format_duration(sim::kMaxDuration) +
+              " (100 years), got " + shown(in);
+    return false;
+  }
   return true;
 }
 
@@ -152,6 +169,9 @@ bool read_value(const Json& in, models::Rate& out, const models::Limits& limits,
   }
   if (!within(out.per_second, limits))
     return fail(problem, "a rate" + limits_text(limits, "/s"), in);
+  if (!(out.per_second <= kMaxRate))
+    return fail(problem, "a rate of at most 1e9/s (one per nanosecond, the resolution of time)",
+                in);
   return true;
 }
 
@@ -223,7 +243,7 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
         if (!read_duration_ns(in, "p99", b, problem)) return false;
         out = sim::Distribution::lognormal_from_median_p99(a, b);
       } else {
-        if (!read_number(in, "sigma", b, problem)) return false;
+        if (!read_number(in, "sigma", b, problem, kSigmaLimits)) return false;
         if (!(a > 0)) {
           problem = "lognormal: median must be > 0";
           return false;
@@ -232,7 +252,8 @@ bool read_value(const Json& in, sim::Distribution& out, const models::Limits& li
       }
     } else if (kind == "pareto" || kind == "weibull") {
       if (!only_keys(in, {"dist", "scale", "shape"}, problem) ||
-          !read_duration_ns(in, "scale", a, problem) || !read_number(in, "shape", b, problem))
+          !read_duration_ns(in, "scale", a, problem) ||
+          !read_number(in, "shape", b, problem, kShapeLimits))
         return false;
       out = kind == "pareto" ? sim::Distribution::pareto(a, b) : sim::Distribution::weibull(a, b);
     } else if (kind == "mixture") {
@@ -438,12 +459,17 @@ bool read_bandwidth(const Json& in, double& bits_per_second, std::string& proble
       } catch (const std::exception&) {
         used = 0;
       }
-      if (used != number.size() || !(v > 0) || !std::isfinite(v)) break;
+      // 1bit/s to 1Pbit/s: beyond, a serialization time is infinite (1e308Gbit/s) or
+      // meaningless.
+      if (used != number.size() || !(v * scale >= 1 && v * scale <= kMaxBandwidth)) break;
       bits_per_second = v * scale;
       return true;
     }
   }
-  return fail(problem, "a positive bandwidth like \"1Gbit/s\", \"100Mbit/s\" or \"125MB/s\"", in);
+  return fail(problem,
+              "a bandwidth from 1bit/s to 1e15bit/s like \"1Gbit/s\", \"100Mbit/s\" or "
+              "\"125MB/s\"",
+              in);
 }
 
 std::string format_bandwidth(double bits_per_second) {

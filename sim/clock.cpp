@@ -1,5 +1,6 @@
 #include "sim/clock.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "sim/assert.hpp"
@@ -27,7 +28,9 @@ Duration NodeClock::true_delay_for(Duration local) const {
   DSIM_ASSERT(local >= Duration::zero(), "a timer delay cannot be negative");
   const __int128 scaled =
       ceil_div(static_cast<__int128>(local.ns()) * kBillion, kBillion + drift_ppb_);
-  return Duration::nanoseconds(static_cast<std::int64_t>(scaled));
+  // A clock a million times slow turns a 1-year timer into a million years: saturate.
+  return Duration::nanoseconds(static_cast<std::int64_t>(
+      std::min<__int128>(scaled, static_cast<__int128>(kMaxDuration.ns()))));
 }
 
 Time NodeClock::true_time_at_wall(Time wall_reading, Time true_now) const {

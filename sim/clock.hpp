@@ -25,7 +25,8 @@ class NodeClock {
   Time monotonic(Time true_now) const;
   Time wall(Time true_now) const { return monotonic(true_now) + wall_offset_; }
 
-  /// True time that passes while this clock advances by `local` (rounded up: never early).
+  /// True time that passes while this clock advances by `local` (rounded up: never early),
+  /// at most kMaxDuration (a clock near -1e6 ppm would otherwise stretch it past int64 ns).
   Duration true_delay_for(Duration local) const;
   /// The true time at which wall() will read `wall_reading`, if nothing changes meanwhile
   /// (no step, no new drift); never earlier than `true_now`.

@@ -109,6 +109,7 @@ Distribution Distribution::mixture(std::vector<std::pair<double, Distribution>> 
     total += weight;
   }
   require(total > 0, "mixture: weights must sum to > 0");
+  require(std::isfinite(total), "mixture: weights must have a finite sum");
   Mixture m;
   double running = 0;
   for (auto& [weight, part] : weighted_parts) {

@@ -2,7 +2,8 @@
 // between standard libraries) so that a seed gives the same draws everywhere.
 //
 // A Distribution is a value type over plain doubles; it has no unit. Durations are
-// distributions over nanoseconds: sample_duration() rounds to whole ns and clamps at zero.
+// distributions over nanoseconds: sample_duration() rounds to whole ns and clamps to
+// [0, kMaxDuration] (100 years, sim/time.hpp): a heavy tail cannot overflow a Time.
 // Each sampler consumes a documented number of uniforms per draw, so pinned first draws in
 // the tests stay meaningful:
 //   constant 0; uniform 1; exponential 1 (inversion); normal 2 (Box-Muller, cosine branch);
@@ -77,7 +78,7 @@ class Distribution {
   static Distribution empirical_cdf(std::vector<std::pair<double, double>> points);
 
   double sample(Rng& rng) const;
-  /// A draw read as nanoseconds, rounded to a whole ns, never negative.
+  /// A draw read as nanoseconds, rounded to a whole ns, never negative, at most kMaxDuration.
   Duration sample_duration(Rng& rng) const { return duration_from_ns(sample(rng)); }
 
   /// Exact moments (infinity where they do not exist, e.g. pareto with shape <= 1).

@@ -35,6 +35,10 @@ struct EventId {
 
 class Simulator {
  public:
+  /// Events pending at once, at most (2^26, the slot bits of a heap key); the loader refuses
+  /// inputs that would need about as many (models' check()), the kernel asserts beyond.
+  static constexpr std::size_t kMaxPendingEvents = std::size_t{1} << 26;
+
   /// `seed` is the run's root seed: every random stream derives from it (see rng.hpp).
   explicit Simulator(std::uint64_t seed = 1);
   Simulator(const Simulator&) = delete;
@@ -92,6 +96,7 @@ class Simulator {
     std::uint64_t sequence = 0;  // of the event occupying the slot; 0 when free
   };
   static constexpr int kSlotBits = 26;  // at most 67 million simultaneously pending events
+  static_assert(kMaxPendingEvents == std::size_t{1} << kSlotBits);
   static constexpr std::uint64_t kSlotMask = (1ull << kSlotBits) - 1;
   static constexpr std::uint64_t kMaxSequence = (1ull << (64 - kSlotBits)) - 1;
   static constexpr std::size_t kArity = 4;  // a 4-ary heap: shallower, cache-friendlier

@@ -81,7 +81,7 @@ bool parse_scaled(std::string_view number, std::int64_t scale, __int128& out, bo
 }  // namespace
 
 Duration duration_from_ns(double ns) {
-  if (!(ns < 9.2e18)) return Duration::max();
+  if (!(ns < static_cast<double>(kMaxDuration.ns()))) return kMaxDuration;
   if (ns <= 0) return Duration::zero();
   return Duration::nanoseconds(std::llround(ns));
 }

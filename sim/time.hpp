@@ -71,7 +71,14 @@ class Time {
   std::int64_t ns_ = 0;
 };
 
-/// Rounds a (non-negative, finite) count of nanoseconds to a Duration, saturating at max().
+/// The longest span dsim deals in: 100 years (876000h). The loader refuses longer durations and
+/// runs, and faults that end later; duration_from_ns saturates here. So a time within a run plus
+/// any delay stays far inside int64 nanoseconds (292 years): no overflow from input.
+inline constexpr Duration kMaxDuration = Duration::nanoseconds(876'000 * 3'600'000'000'000);
+
+/// Rounds a count of nanoseconds to a Duration: negative -> zero, beyond kMaxDuration (or NaN)
+/// -> kMaxDuration. Every delay computed from a double (a draw, times a slowdown, a backoff, a
+/// gap at a tiny rate) goes through here, so none can overflow a Time.
 Duration duration_from_ns(double ns);
 inline Duration duration_from_seconds(double s) {
   return duration_from_ns(s * 1e9);

@@ -25,15 +25,25 @@ ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::No
 std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& config,
                                               BuildContext& ctx, std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
-  DSIM_ASSERT(check(config).empty(), "the loader checked the configuration");
+  DSIM_ASSERT(check(config, ctx.nodes.size()).empty(), "the loader checked the configuration");
   const std::uint32_t group = ctx.group(config.group);
   return std::make_unique<ClosedLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
                                             resolve_target(config.call, ctx), ctx.recorder,
                                             ctx.warmup_end, ctx.end, group);
 }
 
-std::vector<ConfigProblem> ClosedLoopClient::check(const Config& c) {
-  return c.mix.check();
+std::vector<ConfigProblem> ClosedLoopClient::check(const Config& c, std::size_t count) {
+  std::vector<ConfigProblem> problems = c.mix.check();
+  // Each user keeps up to a few events pending (its think timer, or its request, the caller's
+  // timeout and the server's work): a tenth of the kernel's limit leaves room for the rest.
+  const double users = static_cast<double>(c.users) * static_cast<double>(count);
+  if (users > kMaxUsers)
+    problems.push_back(
+        {"users", "expected at most " + std::to_string(static_cast<std::int64_t>(kMaxUsers)) +
+                      " users in all (users x count: a tenth of the simulator's " +
+                      std::to_string(sim::Simulator::kMaxPendingEvents) + " pending events), got " +
+                      std::to_string(c.users) + " x " + std::to_string(count)});
+  return problems;
 }
 
 FigureDocs ClosedLoopClient::figure_docs() {

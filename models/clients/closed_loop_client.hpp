@@ -26,6 +26,7 @@
 #include "models/shared/params.hpp"
 #include "models/shared/zipf.hpp"
 #include "sim/distribution.hpp"
+#include "sim/simulator.hpp"
 
 namespace models {
 
@@ -62,7 +63,9 @@ class ClosedLoopClient final : public Model, private CallerListener {
     return {.calls = {{"target", c.call.target, c.call.speaks()}}};
   }
   static FigureDocs figure_docs();
-  static std::vector<ConfigProblem> check(const Config& c);
+  /// Users in all (users x count) at most kMaxUsers, a tenth of the kernel's pending events.
+  static constexpr double kMaxUsers = static_cast<double>(sim::Simulator::kMaxPendingEvents / 10);
+  static std::vector<ConfigProblem> check(const Config& c, std::size_t count);
 
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (2, 3, 4).
   enum TimerKind : std::uint32_t { kThinkDone = 1, kCallTimeout = 2 };

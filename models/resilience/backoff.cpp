@@ -9,6 +9,10 @@ sim::Duration uniform_between(sim::Duration low, sim::Duration high, sim::Rng& r
   if (high <= low) return low;
   return low + sim::duration_from_ns(static_cast<double>((high - low).ns()) * rng.uniform01());
 }
+
+sim::Duration triple_saturated(sim::Duration d) {
+  return d > sim::kMaxDuration / 3 ? sim::kMaxDuration : d * 3;
+}
 }  // namespace
 
 sim::Duration Backoff::ceiling(std::uint32_t retry) const {
@@ -38,7 +42,9 @@ sim::Duration Backoff::next(std::uint32_t retry, sim::Rng& rng) {
     case Jitter::Equal:
       return ceiling_wait / 2 + uniform_between(sim::Duration::zero(), ceiling_wait / 2, rng);
     case Jitter::Decorrelated:
-      previous_ = std::min(config_->cap, uniform_between(config_->base, previous_ * 3, rng));
+      // previous_ * 3 saturates at kMaxDuration (100 years): a cap of decades cannot overflow.
+      previous_ =
+          std::min(config_->cap, uniform_between(config_->base, triple_saturated(previous_), rng));
       return previous_;
   }
   return ceiling_wait;

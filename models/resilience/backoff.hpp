@@ -5,6 +5,8 @@
 //   equal:       sleep = exponential/2 + uniform(0, exponential/2)
 //   decorrelated: sleep = min(cap, uniform(base, previous_sleep * 3)), previous starts at base
 // Constant backoff is `base` every time (jitter applies to it the same way).
+// Difference: every wait is at most sim::kMaxDuration (100 years), growth saturating there, so a
+// huge multiplier or cap cannot overflow time.
 #pragma once
 
 #include <array>

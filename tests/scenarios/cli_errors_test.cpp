@@ -189,3 +189,135 @@ TEST_CASE("a wiring cycle: requests would be forwarded in a circle") {
       Catch::Contains(
           "/components/a: wiring cycle: a -> b -> a (requests would be forwarded in a circle)"));
 }
+
+// Hostile inputs (issue 20): each ends in a clear input error naming the field, never in an
+// internal error, a crash or an overflow.
+namespace {
+std::string with_faults(const std::string& faults) {
+  return replaced(kValid, "\"components\"", "\"faults\": [" + faults + "],\n  \"components\"");
+}
+std::string with_service_time(const std::string& distribution) {
+  return replaced(kValid, "{\"dist\": \"exponential\", \"mean\": \"1ms\"}", distribution);
+}
+}  // namespace
+
+TEST_CASE("a number literal beyond a double is refused with its path") {
+  CHECK(error_of(replaced(kValid, "\"duration\"", "\"seeds\": 1e400, \"duration\"")) ==
+        "bad.json: /seeds: expected a number within the range of a double (magnitude below "
+        "1.8e308), got 1e400\n");
+  // Inside an array, after a complete element: the index is the element being read.
+  CHECK_THAT(error_of(with_faults("{\"action\": \"crash\", \"target\": \"api\", \"at\": \"1s\"}, "
+                                  "{\"action\": \"load\", \"target\": \"client\", \"at\": \"1s\", "
+                                  "\"factor\": -1e400}")),
+             Catch::Contains("bad.json: /faults/1/factor: expected a number within the range of "
+                             "a double (magnitude below 1.8e308), got -1e400"));
+}
+
+TEST_CASE("fault factors outside a millionfold either way are refused") {
+  CHECK_THAT(
+      error_of(with_faults("{\"action\": \"degrade\", \"target\": \"api\", \"at\": \"1s\", "
+                           "\"latency_factor\": 0}")),
+      Catch::Contains("/faults/0/latency_factor: expected a number in [1e-06, 1e+06], got 0"));
+  CHECK_THAT(error_of(with_faults("{\"action\": \"load\", \"target\": \"client\", \"at\": \"1s\", "
+                                  "\"factor\": 1e308}")),
+             Catch::Contains("/faults/0/factor: expected a number in [1e-06, 1e+06], got 1e+308"));
+  CHECK_THAT(error_of(with_faults("{\"action\": \"slow\", \"target\": \"api\", \"at\": \"1s\", "
+                                  "\"factor\": 1e308}")),
+             Catch::Contains("/faults/0/factor: expected a number in [1, 1e+06], got 1e+308"));
+  // Load spikes multiply: three millionfold spikes on one client could overflow its rate.
+  const std::string spike =
+      "{\"action\": \"load\", \"target\": \"client\", \"at\": \"1s\", \"factor\": 1e6}";
+  CHECK_THAT(error_of(with_faults(spike + ", " + spike + ", " + spike)),
+             Catch::Contains("bad.json: /faults: expected the load factors on \"client\" to "
+                             "multiply to within [1e-12, 1e12], as if they overlapped"));
+}
+
+TEST_CASE("distribution parameters, rates and bandwidths that overflow are refused") {
+  CHECK_THAT(
+      error_of(with_service_time("{\"dist\": \"pareto\", \"scale\": \"1ms\", \"shape\": 1e-300}")),
+      Catch::Contains("/components/api/service_time: \"shape\": expected a number in [0.01, "
+                      "1000], got 1e-300"));
+  CHECK_THAT(
+      error_of(
+          with_service_time("{\"dist\": \"lognormal\", \"median\": \"1ms\", \"sigma\": 1e300}")),
+      Catch::Contains("/components/api/service_time: \"sigma\": expected a number in [0, 20], "
+                      "got 1e+300"));
+  CHECK_THAT(error_of(replaced(kValid, "\"rate\": \"100/s\"", "\"rate\": \"1e308/ms\"")),
+             Catch::Contains("/components/client/rate: expected a rate of at most 1e9/s (one per "
+                             "nanosecond, the resolution of time), got \"1e308/ms\""));
+  CHECK_THAT(error_of(replaced(kValid, "\"warmup\"",
+                               "\"network\": {\"bandwidth\": \"1e308Gbit/s\"}, \"warmup\"")),
+             Catch::Contains("/network/bandwidth: expected a bandwidth from 1bit/s to 1e15bit/s"));
+}
+
+TEST_CASE("the heaviest tail allowed runs: its draws are clamped to 100 years") {
+  // A pareto of shape 0.01 draws 1ms x u^-100: infinity for small u. Clamped, such a request
+  // is served after the run, and the run ends normally.
+  const test::TempDir dir;
+  dir.write("heavy.json",
+            with_service_time("{\"dist\": \"pareto\", \"scale\": \"1ms\", \"shape\": 0.01}"));
+  const test::Process p = test::run_dsim("run heavy.json --out out --quiet", dir.path());
+  CHECK(p.err.empty());
+  CHECK(p.status == 0);
+}
+
+TEST_CASE("durations and fault ends beyond 100 years are refused") {
+  CHECK_THAT(error_of(with_faults("{\"action\": \"crash\", \"target\": \"api\", \"at\": \"1s\", "
+                                  "\"for\": \"9223372036854775807ns\"}")),
+             Catch::Contains("/faults/0/for: expected a duration of at most 876000h (100 "
+                             "years), got \"9223372036854775807ns\""));
+  CHECK_THAT(error_of(with_faults("{\"action\": \"crash\", \"target\": \"api\", \"at\": \"1s\", "
+                                  "\"stagger\": \"1500000h\"}")),
+             Catch::Contains("/faults/0/stagger: expected a duration of at most 876000h"));
+  // Each allowed, together too late: the third node of api would crash after 100 years.
+  const std::string three =
+      replaced(kValid, "\"model\": \"server\"", "\"model\": \"server\", \"count\": 3");
+  CHECK_THAT(error_of(replaced(three, "\"components\"",
+                               "\"faults\": [{\"action\": \"crash\", \"target\": \"api\", \"at\": "
+                               "\"1s\", \"stagger\": \"500000h\"}],\n  \"components\"")),
+             Catch::Contains("bad.json: /faults/0: expected a fault that ends within 876000h "
+                             "(100 years) of the start"));
+  const std::string step =
+      "{\"action\": \"clock_step\", \"target\": \"api\", \"at\": \"1s\", \"by\": \"2562047h\"}";
+  CHECK_THAT(error_of(with_faults(step + ", " + step)),
+             Catch::Contains("/faults/1/by: expected a step of at most 876000h (100 years) "
+                             "either way, got \"2562047h\""));
+  const std::string big_step =
+      "{\"action\": \"clock_step\", \"target\": \"api\", \"at\": \"1s\", \"by\": \"-876000h\"}";
+  CHECK_THAT(error_of(with_faults(big_step + ", " + big_step)),
+             Catch::Contains("bad.json: /faults: expected clock steps that add up (either way) "
+                             "to at most 876000h (100 years)"));
+  CHECK_THAT(error_of(replaced(kValid, "\"duration\": \"2s\"", "\"duration\": \"1000000h\"")),
+             Catch::Contains("/duration: expected a duration of at most 876000h (100 years)"));
+}
+
+TEST_CASE("more closed-loop users than the simulator can hold pending are refused") {
+  CHECK_THAT(
+      error_of(replaced(kValid, "\"model\": \"open_loop_client\", \"rate\": \"100/s\"",
+                        "\"model\": \"closed_loop_client\", \"users\": 10000000, \"count\": 7")),
+      Catch::Contains("/components/client/users: expected at most 6710886 users in all "
+                      "(users x count: a tenth of the simulator's 67108864 pending "
+                      "events), got 10000000 x 7"));
+}
+
+TEST_CASE("the scenario's name is never a file name: any text runs") {
+  // Outputs are named after the scenario file; an empty name, a long one or one with '/' is
+  // only shown.
+  for (const std::string& name : {std::string(""), std::string(300, 'n'), std::string("a/../b")}) {
+    const test::TempDir dir;
+    dir.write("named.json", replaced(kValid, "\"name\": \"tiny\"", "\"name\": \"" + name + "\""));
+    const test::Process p = test::run_dsim("run named.json --out out --quiet", dir.path());
+    CHECK(p.status == 0);
+    CHECK(std::filesystem::exists(dir.path() / "out" / "named.report.json"));
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path() / "out"),
+                        std::filesystem::directory_iterator{}) == 1);  // the report only
+  }
+}
+
+TEST_CASE("control characters in keys are escaped in messages: one line, no escape sequence") {
+  const std::string err =
+      error_of(replaced(kValid, "\"warmup\"", "\"a\\nb\\u001b[31m\": 1, \"warmup\""));
+  CHECK(err == "bad.json: /a\\nb\\u001b[31m: unknown key \"a\\nb\\u001b[31m\"\n");
+  CHECK(err.find('\x1b') == std::string::npos);
+  CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+}

@@ -213,6 +213,24 @@ TEST_CASE("sample_duration rounds to whole nanoseconds and clamps negatives to z
   CHECK(zeros < 600);
 }
 
+TEST_CASE("sample_duration clamps draws to 100 years, so that no Time overflows") {
+  Rng rng(1);
+  CHECK(D::constant(1e30).sample_duration(rng) == kMaxDuration);
+  // Shape 0.01: scale x u^-100 overflows to infinity once u < about 1e-3.
+  const D heavy = D::pareto(1e6, 0.01);
+  int clamped = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const Duration d = heavy.sample_duration(rng);
+    REQUIRE(d >= 1_ms);
+    REQUIRE(d <= kMaxDuration);
+    clamped += d == kMaxDuration;
+  }
+  // 1ms x u^-100 exceeds 100 years (3.15e18 ns) when u < (1e6 / 3.15e18)^0.01 = 0.750:
+  // 750 of 1000 expected, standard deviation sqrt(1000 x 0.75 x 0.25) = 13.7; 4 of them: 55.
+  CHECK(clamped > 695);
+  CHECK(clamped < 805);
+}
+
 TEST_CASE("exact moments, including infinite ones") {
   CHECK(D::uniform(2, 5).mean() == 3.5);
   CHECK(D::uniform(2, 5).variance() == 0.75);

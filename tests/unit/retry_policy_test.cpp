@@ -101,6 +101,24 @@ TEST_CASE("retry policy: every jitter stays within its bounds") {
   }
 }
 
+TEST_CASE("retry policy: decorrelated jitter near 100 years saturates instead of overflowing") {
+  // 3 x 99 years overflowed int64 ns (292 years): the wait fell back to `base` every time.
+  // Saturated at 100 years, the waits spread over [base, cap].
+  BackoffConfig c = exponential(Jitter::Decorrelated);
+  c.base = kMaxDuration - Duration::nanoseconds(kMaxDuration.ns() / 100);  // 99 years
+  c.cap = kMaxDuration;
+  Backoff backoff(c);
+  Rng rng = Rng::stream(42, "backoff");
+  int above_base = 0;
+  for (std::uint32_t n = 1; n <= 100; ++n) {
+    const Duration wait = backoff.next(n, rng);
+    REQUIRE(wait >= c.base);
+    REQUIRE(wait <= c.cap);
+    above_base += wait > c.base;
+  }
+  CHECK(above_base == 100);  // a uniform draw equals its low end with probability ~0
+}
+
 TEST_CASE("retry policy: constant and no backoff") {
   BackoffConfig c;
   c.kind = BackoffKind::Constant;
