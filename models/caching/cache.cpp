@@ -138,7 +138,7 @@ void Cache::start_fetch(sim::Node& node, const RpcRequest& request, CacheEntry* 
   const RpcRequest fetch{.call_id = id,
                          .key = request.key,
                          .deadline = deadline,
-                         .hops = request.hops + 1,
+                         .hops = static_cast<std::uint16_t>(request.hops + 1),
                          .request_id = request.request_id,
                          .origin = request.origin,
                          .operation = request.operation,

@@ -16,6 +16,7 @@ ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::No
       key_rng_(node.stream("keys")),
       key_picker_(config.mix.picker()),
       operation_rng_(node.stream("operations")),
+      poison_rng_(node.stream("poison")),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.users >= 1, "at least one user");
@@ -26,7 +27,7 @@ std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& conf
                                               BuildContext& ctx, std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
   DSIM_ASSERT(check(config, ctx.nodes.size()).empty(), "the loader checked the configuration");
-  const std::uint32_t group = ctx.group(config.group);
+  const std::uint32_t group = config.tenancy.group_of(ctx, replica);
   return std::make_unique<ClosedLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
                                             resolve_target(config.call, ctx), ctx.recorder,
                                             ctx.warmup_end, ctx.end, group);
@@ -34,6 +35,7 @@ std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& conf
 
 std::vector<ConfigProblem> ClosedLoopClient::check(const Config& c, std::size_t count) {
   std::vector<ConfigProblem> problems = c.mix.check();
+  for (ConfigProblem& p : c.tenancy.check(count)) problems.push_back(std::move(p));
   // Each user keeps up to a few events pending (its think timer, or its request, the caller's
   // timeout and the server's work): a tenth of the kernel's limit leaves room for the rest.
   const double users = static_cast<double>(c.users) * static_cast<double>(count);
@@ -75,7 +77,8 @@ void ClosedLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
     ++requests_sent_;
     if (write) ++writes_sent_;
   }
-  caller_.start(node, key, tag.value, Caller::kAnyShard, operation);
+  caller_.start(node, key, tag.value, Caller::kAnyShard, operation,
+                config_.tenancy.poison(poison_rng_));
 }
 
 void ClosedLoopClient::on_call_done(sim::Node& node, const CallResult& result) {

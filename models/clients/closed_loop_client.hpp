@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "models/clients/request_mix.hpp"
+#include "models/clients/tenancy.hpp"
 #include "models/shared/caller.hpp"
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
@@ -40,7 +41,7 @@ struct ClosedLoopClientConfig {
   sim::Distribution think_time = sim::Distribution::exponential(100e6);
   CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   RequestMix mix;     // keys, key_popularity, zipf_s, hot_keys, write_fraction
-  std::string group;
+  Tenancy tenancy;   // group, tenant_per_node, poison_fraction
 
   template <class V>
   void describe(V& v) {
@@ -50,9 +51,7 @@ struct ClosedLoopClientConfig {
             Limits{0});
     call.describe(v);
     mix.describe(v);
-    v.field("group", group,
-            "the group its requests are reported under (a row of the table per group); empty: "
-            "the component's name. Client components with the same group are pooled");
+    tenancy.describe(v);
   }
 };
 
@@ -101,6 +100,7 @@ class ClosedLoopClient final : public Model, private CallerListener {
   sim::Rng key_rng_;
   KeyPicker key_picker_;
   sim::Rng operation_rng_;
+  sim::Rng poison_rng_;
   sim::Time measure_from_, measure_to_;
   std::uint64_t requests_sent_ = 0, writes_sent_ = 0;
 };

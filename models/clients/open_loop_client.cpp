@@ -27,6 +27,7 @@ OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& no
       key_rng_(node.stream("keys")),
       key_picker_(config.mix.picker()),
       operation_rng_(node.stream("operations")),
+      poison_rng_(node.stream("poison")),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.rate.per_second >= 0, "a rate cannot be negative");
@@ -40,15 +41,16 @@ OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& no
 std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, BuildContext& ctx,
                                             std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
-  DSIM_ASSERT(check(config).empty(), "the loader checked the configuration");
-  const std::uint32_t group = ctx.group(config.group);
+  DSIM_ASSERT(check(config, ctx.nodes.size()).empty(), "the loader checked the configuration");
+  const std::uint32_t group = config.tenancy.group_of(ctx, replica);
   return std::make_unique<OpenLoopClient>(
       config, ctx.cluster.node(ctx.nodes[replica]), resolve_target(config.call, ctx), ctx.recorder,
       ctx.warmup_end, ctx.end, group, config.jobs ? &JobLedger::of(ctx) : nullptr);
 }
 
-std::vector<ConfigProblem> OpenLoopClient::check(const Config& c) {
+std::vector<ConfigProblem> OpenLoopClient::check(const Config& c, std::size_t count) {
   std::vector<ConfigProblem> problems = c.mix.check();
+  for (ConfigProblem& p : c.tenancy.check(count)) problems.push_back(std::move(p));
   for (std::size_t i = 1; i < c.schedule.size(); ++i)
     if (c.schedule[i].at < c.schedule[i - 1].at)
       problems.push_back(
@@ -135,13 +137,17 @@ void OpenLoopClient::send_request(sim::Node& node) {
         ledger_->open_job(now, group_, node.id(), now >= measure_from_ && now <= measure_to_);
     caller_.forward(node,
                     RpcRequest{.key = key,
+                               .tenant = static_cast<std::uint16_t>(group_),
                                .request_id = job,
                                .origin = node.id(),
                                .operation = operation,
-                               .idempotent = static_cast<std::uint8_t>(config_.call.idempotent)},
+                               .idempotent = static_cast<std::uint8_t>(config_.call.idempotent),
+                               .poison = static_cast<std::uint8_t>(
+                                   config_.tenancy.poison(poison_rng_) ? 1 : 0)},
                     job);
   } else {
-    caller_.start(node, key, 0, Caller::kAnyShard, operation);
+    caller_.start(node, key, 0, Caller::kAnyShard, operation,
+                  config_.tenancy.poison(poison_rng_));
   }
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "models/clients/request_mix.hpp"
+#include "models/clients/tenancy.hpp"
 #include "models/queues/job_ledger.hpp"
 #include "models/shared/arrival_process.hpp"
 #include "models/shared/caller.hpp"
@@ -73,7 +74,7 @@ struct OpenLoopClientConfig {
   std::vector<RateStep> schedule;
   CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   RequestMix mix;     // keys, key_popularity, zipf_s, hot_keys, write_fraction
-  std::string group;
+  Tenancy tenancy;   // group, tenant_per_node, poison_fraction
   bool jobs = false;
 
   template <class V>
@@ -84,9 +85,7 @@ struct OpenLoopClientConfig {
            "rate changes over the run, in time order (may be empty); a spike multiplies them");
     call.describe(v);
     mix.describe(v);
-    v.field("group", group,
-            "the group its requests are reported under (a row of the table per group); empty: "
-            "the component's name. Client components with the same group are pooled");
+    tenancy.describe(v);
     v.field("jobs", jobs,
             "each request is a job published to the target queue: the report records the job "
             "when its last message is done (end-to-end), not the publish. The run's job ledger "
@@ -103,7 +102,7 @@ class OpenLoopClient final : public Model, private CallerListener {
     return {.calls = {{"target", c.call.target, c.call.speaks()}}};
   }
   static FigureDocs figure_docs();
-  static std::vector<ConfigProblem> check(const Config& c);
+  static std::vector<ConfigProblem> check(const Config& c, std::size_t count);
 
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (3, 4, 5).
   enum TimerKind : std::uint32_t { kArrival = 1, kRateStep = 2, kCallTimeout = 3 };
@@ -155,6 +154,7 @@ class OpenLoopClient final : public Model, private CallerListener {
   sim::Rng key_rng_;
   KeyPicker key_picker_;
   sim::Rng operation_rng_;
+  sim::Rng poison_rng_;
   std::size_t step_ = 0;  // schedule_[step_ - 1] is in force; 0: the base rate
   double load_factor_ = 1.0;
   sim::TimerId arrival_timer_;

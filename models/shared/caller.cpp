@@ -79,7 +79,7 @@ std::pair<std::size_t, std::size_t> Caller::shard_span(std::uint32_t shard) cons
 }
 
 void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard,
-                   std::uint8_t operation) {
+                   std::uint8_t operation, bool poison) {
   DSIM_ASSERT(shard == kAnyShard || shard + 1 < shard_first_.size(), "a shard of the targets");
   begin(node, Request{.token = token,
                       .key = key,
@@ -87,7 +87,9 @@ void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std:
                       .request_id = next_request_id_++,
                       .origin = node.id(),
                       .operation = operation,
-                      .idempotent = config_.idempotent});
+                      .idempotent = config_.idempotent,
+                      .poison = poison,
+                      .tenant = static_cast<std::uint16_t>(group_)});
 }
 
 void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token, sim::Time cap,
@@ -100,9 +102,11 @@ void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t t
                 .shard = shard,
                 .request_id = from_client ? inbound.request_id : next_request_id_++,
                 .origin = from_client ? inbound.origin : node.id(),
-                .hops = inbound.hops + 1,
+                .hops = static_cast<std::uint16_t>(inbound.hops + 1),
                 .operation = inbound.operation,
-                .idempotent = config_.idempotent && inbound.idempotent != 0},
+                .idempotent = config_.idempotent && inbound.idempotent != 0,
+                .poison = inbound.poison != 0,
+                .tenant = inbound.tenant},
         cap);
 }
 
@@ -187,11 +191,13 @@ Caller::AttemptId Caller::send_copy(sim::Node& node, RequestId id, sim::NodeId a
                            .deadline = r.try_deadline,
                            .attempt = r.tries,
                            .hops = r.hops,
+                           .tenant = r.tenant,
                            .request_id = r.request_id,
                            .origin = r.origin,
                            .operation = r.operation,
                            .idempotent = static_cast<std::uint8_t>(r.idempotent ? 1 : 0),
-                           .tied = static_cast<std::uint8_t>(tied ? 1 : 0)};
+                           .tied = static_cast<std::uint8_t>(tied ? 1 : 0),
+                           .poison = static_cast<std::uint8_t>(r.poison ? 1 : 0)};
   node.send(target, request, static_cast<std::uint32_t>(config_.request_bytes));
   if (recorder_ != nullptr) recorder_->attempt_sent(node.true_now());
   return attempt;

@@ -184,16 +184,19 @@ class Caller {
   /// Starts a logical request about `key` (to `shard`'s replicas, or to any target); its end
   /// comes back to the listener with `token` (possibly before start returns, if the breaker
   /// refuses and no retry follows). Every attempt carries `operation` (rpc.hpp: kOpRead,
-  /// kOpWrite); whether it is idempotent is the configuration's `idempotent`, for either.
+  /// kOpWrite); whether it is idempotent is the configuration's `idempotent`, for either. Every
+  /// attempt carries this caller's group as its tenant, and `poison` (a request that crashes or
+  /// stalls the worker that serves it).
   void start(sim::Node& node, std::uint64_t key, std::uint64_t token,
-             std::uint32_t shard = kAnyShard, std::uint8_t operation = kOpRead);
+             std::uint32_t shard = kAnyShard, std::uint8_t operation = kOpRead,
+             bool poison = false);
   /// The targets are shards of `replicas` consecutive nodes each (their count divides it).
   void set_shard_size(std::size_t replicas);
   /// The targets are shards of sizes[i] consecutive nodes (each >= 1; they add up to the
   /// targets' count).
   void set_shard_sizes(const std::vector<std::size_t>& sizes);
-  /// Starts a logical request on behalf of `inbound` (a relay): same key and operation; the
-  /// originating client's request_id and origin, one more hop; non-idempotent if either the
+  /// Starts a logical request on behalf of `inbound` (a relay): same key, operation, tenant
+  /// and poison; the originating client's request_id and origin, one more hop; non-idempotent if either the
   /// inbound request or this caller's configuration says so. With a `cap` (true time; the
   /// inbound deadline when the owner propagates deadlines) no try waits past it, each try
   /// carries at most it as its deadline, and no retry starts after it.
@@ -207,6 +210,8 @@ class Caller {
   /// The node crashed: every pending request is abandoned.
   void on_crash(sim::Node& node);
 
+  /// The group this caller records into: its requests' tenant.
+  std::uint32_t group() const { return group_; }
   /// Logical requests in progress (not yet ended).
   std::size_t in_flight() const { return active_; }
   std::uint32_t timer_kind() const { return timer_kind_; }
@@ -229,9 +234,11 @@ class Caller {
     std::uint32_t shard = kAnyShard;
     std::uint64_t request_id = 0;
     sim::NodeId origin = sim::kNoNode;
-    std::uint32_t hops = 0;
+    std::uint16_t hops = 0;
     std::uint8_t operation = kOpRead;
     bool idempotent = true;
+    bool poison = false;
+    std::uint16_t tenant = 0;  // the originating client's group
     bool measured = false;                      // started at or after measure_from
     bool finished = false;                      // ended; kept while orphans may still answer
     sim::Time started;                          // true time

@@ -1,6 +1,7 @@
 // The request/response protocol every client, server and intermediary speaks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "sim/ids.hpp"
@@ -27,18 +28,28 @@ const char* to_string(Outcome outcome);
 inline constexpr std::uint8_t kOpRead = 0;
 inline constexpr std::uint8_t kOpWrite = 1;
 
+/// Groups (tenants) a request can name: RpcRequest.tenant is 16 bits.
+inline constexpr std::size_t kMaxTenants = 65536;
+
 struct RpcRequest {
   std::uint64_t call_id = 0;  // the caller's id for this attempt, echoed in the response
   std::uint64_t key = 0;      // what the request is about (cache key, shard key, sticky key)
   sim::Time deadline = sim::Time::max();  // true time after which nobody waits for the answer
   std::uint32_t attempt = 1;              // 1 for the first try
-  std::uint32_t hops = 0;        // intermediaries traversed (guards against forwarding loops)
+  std::uint16_t hops = 0;        // intermediaries traversed (guards against forwarding loops)
+  // The originating client's group (RequestRecorder::group index): its tenant or caller class,
+  // kept across intermediaries, so that servers can partition workers by it (bulkheads),
+  // routers pin it to a cell and balancers give it a shuffle shard. At most kMaxTenants.
+  std::uint16_t tenant = 0;
   std::uint64_t request_id = 0;  // the originating client's logical request (for duplicates)
   sim::NodeId origin = sim::kNoNode;
   std::uint8_t operation = kOpRead;  // kOpRead, kOpWrite, or a model's own verb
   std::uint8_t idempotent = 1;
   std::uint8_t tied = 0;  // a tied copy: tell the caller when its service starts (RpcStarted)
+  std::uint8_t poison = 0;  // a poison request: it crashes or stalls the worker that serves it
 };
+// Within a message's payload capacity, with room for a model's envelope around it.
+static_assert(sizeof(RpcRequest) == 48);
 
 /// Tied requests (models/resilience/hedging.hpp): a server began serving the tied copy
 /// `call_id`; the caller cancels the other copy.
