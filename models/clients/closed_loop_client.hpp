@@ -41,7 +41,7 @@ struct ClosedLoopClientConfig {
   sim::Distribution think_time = sim::Distribution::exponential(100e6);
   CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   RequestMix mix;     // keys, key_popularity, zipf_s, hot_keys, write_fraction
-  Tenancy tenancy;   // group, tenant_per_node, poison_fraction
+  Tenancy tenancy;    // group, tenant_per_node, poison_fraction
 
   template <class V>
   void describe(V& v) {

@@ -146,8 +146,7 @@ void OpenLoopClient::send_request(sim::Node& node) {
                                    config_.tenancy.poison(poison_rng_) ? 1 : 0)},
                     job);
   } else {
-    caller_.start(node, key, 0, Caller::kAnyShard, operation,
-                  config_.tenancy.poison(poison_rng_));
+    caller_.start(node, key, 0, Caller::kAnyShard, operation, config_.tenancy.poison(poison_rng_));
   }
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;

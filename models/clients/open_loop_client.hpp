@@ -74,7 +74,7 @@ struct OpenLoopClientConfig {
   std::vector<RateStep> schedule;
   CallerConfig call;  // target, timeout, ..., retry, circuit_breaker
   RequestMix mix;     // keys, key_popularity, zipf_s, hot_keys, write_fraction
-  Tenancy tenancy;   // group, tenant_per_node, poison_fraction
+  Tenancy tenancy;    // group, tenant_per_node, poison_fraction
   bool jobs = false;
 
   template <class V>

@@ -196,9 +196,9 @@ class Caller {
   /// targets' count).
   void set_shard_sizes(const std::vector<std::size_t>& sizes);
   /// Starts a logical request on behalf of `inbound` (a relay): same key, operation, tenant
-  /// and poison; the originating client's request_id and origin, one more hop; non-idempotent if either the
-  /// inbound request or this caller's configuration says so. With a `cap` (true time; the
-  /// inbound deadline when the owner propagates deadlines) no try waits past it, each try
+  /// and poison; the originating client's request_id and origin, one more hop; non-idempotent if
+  /// either the inbound request or this caller's configuration says so. With a `cap` (true time;
+  /// the inbound deadline when the owner propagates deadlines) no try waits past it, each try
   /// carries at most it as its deadline, and no retry starts after it.
   void forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token,
                sim::Time cap = sim::Time::max(), std::uint32_t shard = kAnyShard);
@@ -238,7 +238,7 @@ class Caller {
     std::uint8_t operation = kOpRead;
     bool idempotent = true;
     bool poison = false;
-    std::uint16_t tenant = 0;  // the originating client's group
+    std::uint16_t tenant = 0;                   // the originating client's group
     bool measured = false;                      // started at or after measure_from
     bool finished = false;                      // ended; kept while orphans may still answer
     sim::Time started;                          // true time

@@ -36,7 +36,7 @@ struct RpcRequest {
   std::uint64_t key = 0;      // what the request is about (cache key, shard key, sticky key)
   sim::Time deadline = sim::Time::max();  // true time after which nobody waits for the answer
   std::uint32_t attempt = 1;              // 1 for the first try
-  std::uint16_t hops = 0;        // intermediaries traversed (guards against forwarding loops)
+  std::uint16_t hops = 0;  // intermediaries traversed (guards against forwarding loops)
   // The originating client's group (RequestRecorder::group index): its tenant or caller class,
   // kept across intermediaries, so that servers can partition workers by it (bulkheads),
   // routers pin it to a cell and balancers give it a shuffle shard. At most kMaxTenants.
@@ -45,7 +45,7 @@ struct RpcRequest {
   sim::NodeId origin = sim::kNoNode;
   std::uint8_t operation = kOpRead;  // kOpRead, kOpWrite, or a model's own verb
   std::uint8_t idempotent = 1;
-  std::uint8_t tied = 0;  // a tied copy: tell the caller when its service starts (RpcStarted)
+  std::uint8_t tied = 0;    // a tied copy: tell the caller when its service starts (RpcStarted)
   std::uint8_t poison = 0;  // a poison request: it crashes or stalls the worker that serves it
 };
 // Within a message's payload capacity, with room for a model's envelope around it.
