@@ -189,6 +189,21 @@ bool read_value(const Json& in, std::string& out, const models::Limits&, std::st
   return true;
 }
 
+bool read_value(const Json& in, std::vector<std::string>& out, const models::Limits&,
+                std::string& problem) {
+  if (!in.is_array()) return fail(problem, "a list of names", in);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].is_string() || in[i].get<std::string>().empty()) {
+      problem = "item " + std::to_string(i) + ": expected a non-empty name, got " + shown(in[i]);
+      return false;
+    }
+    names.push_back(in[i].get<std::string>());
+  }
+  out = std::move(names);
+  return true;
+}
+
 bool read_value(const Json& in, models::ComponentRef& out, const models::Limits&,
                 std::string& problem) {
   if (!in.is_string() || in.get<std::string>().empty())
@@ -367,6 +382,9 @@ Json write_value(const std::string& v) {
 Json write_value(const models::ComponentRef& v) {
   return v.name;
 }
+Json write_value(const std::vector<std::string>& v) {
+  return Json(v);
+}
 
 Json write_value(const sim::Distribution& v) {
   auto dur = [](double ns) { return sim::format_duration(sim::duration_from_ns(ns)); };
@@ -437,6 +455,9 @@ const char* type_name(const std::string&) {
 }
 const char* type_name(const models::ComponentRef&) {
   return "component";
+}
+const char* type_name(const std::vector<std::string>&) {
+  return "list of names";
 }
 const char* type_name(const sim::Distribution&) {
   return "distribution";

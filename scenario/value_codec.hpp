@@ -31,6 +31,9 @@ bool read_value(const Json& in, std::string& out, const models::Limits& limits,
                 std::string& problem);
 bool read_value(const Json& in, models::ComponentRef& out, const models::Limits& limits,
                 std::string& problem);
+/// A list of non-empty names (["a", "b"]; [] is allowed).
+bool read_value(const Json& in, std::vector<std::string>& out, const models::Limits& limits,
+                std::string& problem);
 /// A distribution of durations: a duration string (constant) or {"dist": ..., parameters}.
 /// Problems inside the object are reported with their sub-path appended to `problem_path`.
 bool read_value(const Json& in, sim::Distribution& out, const models::Limits& limits,
@@ -45,6 +48,7 @@ Json write_value(const models::Rate& v);
 Json write_value(const models::Probability& v);
 Json write_value(const std::string& v);
 Json write_value(const models::ComponentRef& v);
+Json write_value(const std::vector<std::string>& v);
 Json write_value(const sim::Distribution& v);
 
 const char* type_name(const bool&);
@@ -56,6 +60,7 @@ const char* type_name(const models::Rate&);
 const char* type_name(const models::Probability&);
 const char* type_name(const std::string&);
 const char* type_name(const models::ComponentRef&);
+const char* type_name(const std::vector<std::string>&);
 const char* type_name(const sim::Distribution&);
 
 /// "100Mbit/s", "1Gbit/s", "125MB/s" -> bits per second.

@@ -28,6 +28,7 @@ struct QueuedRequest {
   sim::Time arrived;                      // true time: for the server's sojourn figures
   sim::Time deadline = sim::Time::max();  // the caller's deadline (true time), for shedding
   bool tied = false;                      // a tied copy: its caller wants to know when it starts
+  bool poison = false;                    // a poison request (server.hpp's `poison`)
 };
 
 /// What the discipline decided about the request it hands out.

@@ -6,6 +6,11 @@
 // - Rate limit (`rate_limit` > 0): a token bucket of `burst` tokens refilled at `rate_limit`
 //   (token_bucket.hpp), full at start and after a restart. An arrival that finds no whole token
 //   is answered RateLimited at once and never enters the server.
+// - Partitions (`partitions`, models/services/server_partitions.hpp; none by default): the
+//   workers are split into bulkheads, each serving only the tenants it names from a queue of its
+//   own; a request is served, queued or rejected by its tenant's partition alone, as below. A
+//   tenant that no partition serves is answered Rejected at once. Without partitions, the server
+//   is one partition serving every tenant.
 // - A request that finds a worker free is served at once. One that finds every worker busy waits
 //   in the queue, or, if the queue is full (`queue_limit`), is answered Rejected at once.
 // - When a worker becomes free, the queue discipline (`queue`) picks the next request: fifo,
@@ -26,6 +31,9 @@
 //   number of requests in the server (in service, this one included, plus waiting) at the moment
 //   its service starts: load-dependent service (lock contention, cache thrashing, GC pressure)
 //   that makes an overloaded server slower still. Fixed when service starts.
+// - Poison (`poison`, models/services/poison.hpp; off by default): a poison request whose
+//   service starts crashes the node (restarted `restart_after` later) or stalls its worker for
+//   `stall_for` and is then answered Error.
 // - When service completes, the answer is Error with probability `error_rate` (the work was done
 //   and failed), else Ok: RpcResponse{call_id, outcome} goes back to the sender. A completion at
 //   or after the request's deadline is counted as wasted work: nobody waits for that answer.
@@ -40,7 +48,8 @@
 // errors on does not change the service times.
 // Figures (server_stats.hpp) count what happened after the warm-up. Series (series.hpp), at
 // each report window's end, summed over the replicas: `queued`, the requests waiting for a
-// worker, and `busy`, the workers serving a request (a crashed node has neither).
+// worker, and `busy`, the workers serving a request (a crashed node has neither), over every
+// partition. Each partition has figures of its own (partition_*[i], server_partitions.hpp).
 #pragma once
 
 #include <array>
@@ -50,7 +59,9 @@
 #include <vector>
 
 #include "models/resilience/token_bucket.hpp"
+#include "models/services/poison.hpp"
 #include "models/services/queue_discipline.hpp"
+#include "models/services/server_partitions.hpp"
 #include "models/services/server_stats.hpp"
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
@@ -82,7 +93,10 @@ struct ServerConfig {
       "a draw of `service_time`, times the node's slowdown (gray failure), times 1 + "
       "`contention` x max(0, in_system - `contention_knee`); it fails with probability "
       "`error_rate`. Completions after their deadline are counted as wasted work. A crash loses "
-      "the queue and the requests in service.";
+      "the queue and the requests in service. `partitions` split the workers into bulkheads, "
+      "each serving only the tenants (client groups) it names from its own queue; `poison` says "
+      "what a poison request does when its service starts: crash the node (restarted after "
+      "`restart_after`) or stall its worker for `stall_for`.";
 
   int workers = 1;
   std::int64_t queue_limit = -1;
@@ -98,6 +112,8 @@ struct ServerConfig {
   double contention = 0;
   std::int64_t contention_knee = 1;
   Probability error_rate{0};
+  std::vector<ServerPartitionConfig> partitions;
+  PoisonConfig poison;
 
   template <class V>
   void describe(V& v) {
@@ -137,6 +153,11 @@ struct ServerConfig {
             "requests in the server up to which service does not slow down", Limits{0, 1e9});
     v.field("error_rate", error_rate,
             "probability that a served request is answered Error (after its full service time)");
+    v.list("partitions", partitions,
+           "bulkheads: each partition serves only the groups (tenants) it names, with its own "
+           "workers and queue ({\"groups\": [\"a\"], \"workers\": 2}); at most one names no "
+           "group (the catch-all); their workers add up to `workers`; none: one pool");
+    v.section("poison", poison, "what a poison request (clients' poison_fraction) does");
   }
 };
 
@@ -153,7 +174,10 @@ class Server final : public Model {
   static Wiring wiring(const Config&) {
     return {.serves = {Protocol::Rpc, Protocol::Health, Protocol::Cancel}};
   }
-  static FigureDocs figure_docs() { return ServerStats::figure_docs(); }
+  static FigureDocs figure_docs();
+  static std::vector<ConfigProblem> check(const Config& config) {
+    return check_partitions(config.partitions, config.workers);
+  }
   static SeriesDocs series_docs() {
     return {{"queued", "requests", Combine::Sum, "requests waiting for a worker"},
             {"busy", "workers", Combine::Sum, "workers serving a request"}};
@@ -163,9 +187,12 @@ class Server final : public Model {
   static constexpr std::uint32_t kServiceDone = 1;
 
   /// Measures its figures over [measure_from, measure_to]; draws service times from
-  /// `service_rng` and errors (if error_rate > 0) from `error_rng`.
+  /// `service_rng` and errors (if error_rate > 0) from `error_rng`; sends each tenant to the
+  /// partition `routing` gives (config.partitions, or the one pool); records poison crashes in
+  /// `fault_log` if not null.
   Server(const ServerConfig& config, sim::Rng service_rng, sim::Time measure_from,
-         sim::Time measure_to, sim::Rng error_rng = sim::Rng(0));
+         sim::Time measure_to, sim::Rng error_rng = sim::Rng(0), TenantRouting routing = {},
+         sim::FaultInjector* fault_log = nullptr);
 
   /// The instance for the replica-th node of ctx.nodes. Does not attach it: the caller does
   /// (ctx.cluster.attach(ctx.nodes[replica], ...)), keeping a Model* for figures.
@@ -179,36 +206,72 @@ class Server final : public Model {
   void figures(Figures& out) const override;
   void sample(sim::Time now, SeriesSample& out) const override;
 
-  std::size_t busy_workers() const { return workers_.size() - idle_.size(); }
-  std::size_t queued() const { return queue_->size(); }
+  std::size_t busy_workers() const { return workers_.size() - idle_workers_; }
+  std::size_t queued() const;
+  /// Partitions: config.partitions' count, or 1 (the pool) without partitions.
+  std::size_t partition_count() const { return partitions_.size(); }
+  std::size_t partition_busy(std::size_t i) const;
+  std::size_t partition_queued(std::size_t i) const { return partitions_.at(i).queue->size(); }
+  const PartitionStats& partition_stats(std::size_t i) const { return partitions_.at(i).stats; }
 
  private:
   struct Worker {
     QueuedRequest request;
     bool busy = false;
+    bool stalled = false;  // a poison request's stall: answered Error when it ends
+  };
+  struct Partition {
+    std::unique_ptr<QueueDiscipline> queue;
+    std::vector<std::uint32_t> idle;  // a stack of its idle workers' indices
+    std::uint32_t first_worker = 0;
+    std::uint32_t workers = 0;
+    std::size_t busy_seen = 0, queued_seen = 0;  // its levels at the last record_levels
+    PartitionStats stats;
   };
 
+  /// Worker `worker` (taken from its partition's idle stack) starts on `request`. With a poison
+  /// request that crashes the node, the node is crashed on return: the caller must stop.
   void serve(sim::Node& node, std::uint32_t worker, const QueuedRequest& request);
   void complete(sim::Node& node, std::uint32_t worker);
-  /// The free `worker` takes the next request the queue gives it (answering those shed or
-  /// expired on the way), or goes idle.
+  /// The free `worker` takes the next request its partition's queue gives it (answering those
+  /// shed or expired on the way), or goes idle.
   void take_next(sim::Node& node, std::uint32_t worker, sim::Time now);
+  Partition& partition_of_worker(std::uint32_t worker) {
+    return partitions_[worker_partition_[worker]];
+  }
+  void make_idle(Partition& p, std::uint32_t worker) {
+    p.idle.push_back(worker);
+    ++idle_workers_;
+  }
+  std::uint32_t take_idle(Partition& p) {
+    const std::uint32_t worker = p.idle.back();
+    p.idle.pop_back();
+    --idle_workers_;
+    return worker;
+  }
   /// drop_expired is on and at most expiry_margin is left before the request's deadline.
   bool expired(const QueuedRequest& request, sim::Time now) const {
     return config_.drop_expired && request.deadline - now <= config_.expiry_margin;
   }
   /// Time to serve one request starting now: draw x slowdown x contention factor.
   sim::Duration service_duration(const sim::Node& node);
-  void record_levels(sim::Time now) { stats_.levels(now, busy_workers(), queue_->size()); }
+  /// After every change to partition `p`: its levels and the server's.
+  void record_levels(sim::Time now, Partition& p);
+  void record_all_levels(sim::Time now);
 
   ServerConfig config_;
-  std::unique_ptr<QueueDiscipline> queue_;
+  std::vector<Partition> partitions_;
+  std::vector<std::uint16_t> worker_partition_;  // each worker's partition
+  TenantRouting routing_;
   std::vector<Worker> workers_;
-  std::vector<std::uint32_t> idle_;  // a stack of idle workers' indices
+  std::size_t idle_workers_ = 0;                 // over every partition
+  std::size_t busy_seen_ = 0, queued_seen_ = 0;  // the server's levels, summed over partitions
   std::optional<TokenBucket> limiter_;
   sim::Rng service_rng_;
   sim::Rng error_rng_;
+  PoisonSupervisor supervisor_;
   ServerStats stats_;
+  std::uint64_t unpartitioned_ = 0, poison_crashes_ = 0, poison_stalls_ = 0;
 };
 
 }  // namespace models

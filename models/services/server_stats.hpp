@@ -49,6 +49,9 @@ class ServerStats {
   /// To be called after every change: workers busy and requests waiting from `now` on.
   void levels(sim::Time now, std::size_t busy, std::size_t queued);
 
+  /// Whether `t` is inside the measured interval (for counts kept beside these).
+  bool measuring(sim::Time t) const { return inside(t); }
+
   /// The figures add_figures emits.
   static FigureDocs figure_docs();
   void add_figures(Figures& out, int workers) const;

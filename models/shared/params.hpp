@@ -8,8 +8,8 @@
 // cannot drift apart because there is only this one description. No JSON here (layering).
 //
 // Field types a visitor understands: bool, int, std::int64_t, double, sim::Duration, Rate,
-// Probability, sim::Distribution, std::string, ComponentRef, enums (with choices), nested
-// structs that have describe() (v.section), and std::vector of such structs (v.list).
+// Probability, sim::Distribution, std::string, std::vector<std::string> (names), ComponentRef,
+// enums (with choices), nested structs with describe() (v.section) and vectors of them (v.list).
 #pragma once
 
 #include <cstdint>

@@ -5,8 +5,10 @@
 // Theory, 2.3 (the FCFS M/M/c waiting-time distribution).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 namespace queueing {
 
@@ -71,6 +73,47 @@ inline double mmc_sojourn_quantile(int c, double lambda, double mu, double p) {
     (mmc_sojourn_survival(c, lambda, mu, mid) > 1 - p ? low : high) = mid;
   }
   return 0.5 * (low + high);
+}
+
+/// Mean number waiting (not in service), Lq = C a / (c - a), a = lambda / mu; the mean wait is
+/// Lq / lambda (Little).
+inline double mmc_mean_queue(int c, double lambda, double mu) {
+  const double a = lambda / mu;
+  return erlang_c(c, lambda, mu) * a / (c - a);
+}
+
+/// The asymptotic variance constant sigma^2 of the time-average queue length Lq(T) = (1/T)
+/// integral of max(0, N(t) - c) dt of an M/M/c queue: T Var(Lq(T)) -> sigma^2. N is a birth-death
+/// process (births lambda, deaths min(n, c) mu, stationary pi); for the time average of f(N),
+/// sigma^2 = 2 sum_k S_k^2 / (lambda pi_k), S_k = sum_{j <= k} pi_j (f_j - E f) (Whitt, "Asymptotic
+/// formulas for Markov processes with applications to simulation", Oper. Res. 40, 1992: the
+/// Poisson equation of a birth-death process, solved by its flow balance). S_k is computed as
+/// minus the tail sum, which stays accurate where pi_k is tiny. With c = 1 and f(n) = n it gives
+/// M/M/1's 2 rho (1 + rho) / (mu (1 - rho)^4).
+inline double mmc_time_average_variance(int c, double lambda, double mu, bool queue_only = true) {
+  if (lambda >= c * mu) throw std::invalid_argument("unstable (lambda >= c mu)");
+  std::vector<double> pi{1.0};
+  double largest = 1.0;
+  for (;;) {  // unnormalized, until the tail is negligible
+    const double n = static_cast<double>(pi.size());
+    pi.push_back(pi.back() * lambda / (std::min(n, static_cast<double>(c)) * mu));
+    largest = std::max(largest, pi.back());
+    if (n > c && pi.back() < 1e-20 * largest) break;
+  }
+  double total = 0;
+  for (const double p : pi) total += p;
+  for (double& p : pi) p /= total;
+  const auto f = [&](std::size_t n) {
+    return queue_only ? std::max(0.0, static_cast<double>(n) - c) : static_cast<double>(n);
+  };
+  double mean = 0;
+  for (std::size_t n = 0; n < pi.size(); ++n) mean += pi[n] * f(n);
+  std::vector<double> tail(pi.size() + 1, 0.0);  // tail[k] = sum_{j >= k} pi_j (f_j - mean)
+  for (std::size_t j = pi.size(); j-- > 0;) tail[j] = tail[j + 1] + pi[j] * (f(j) - mean);
+  double sum = 0;
+  for (std::size_t k = 0; k + 1 < pi.size(); ++k)
+    sum += tail[k + 1] * tail[k + 1] / (lambda * pi[k]);
+  return 2 * sum;
 }
 
 // ---- M/D/1: Pollaczek-Khinchine with a constant service time 1 / mu ----
