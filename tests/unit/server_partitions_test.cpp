@@ -13,6 +13,7 @@
 #include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
+#include "tests/unit/allocation_counter.hpp"
 #include "tests/unit/caller_owner.hpp"
 
 using namespace sim;
@@ -312,6 +313,37 @@ TEST_CASE("poison refused at arrival does no harm: it never starts") {
   CHECK(b.answer(2)->outcome == Outcome::Rejected);
   CHECK(b.answer(1)->outcome == Outcome::Ok);
   CHECK(b.figure("poison_crashes") == 0);
+}
+
+TEST_CASE("partitions: the steady state allocates nothing per request, stalls included") {
+  ServerConfig config = constant_service(1_ms, 3);
+  config.partitions = {ServerPartitionConfig{.groups = {"a"}, .workers = 1},
+                       ServerPartitionConfig{.groups = {}, .workers = 2}};
+  config.poison.effect = PoisonEffect::Stall;
+  config.poison.stall_for = 3_ms;
+  Bench b(config, at_ms(2000));
+  b.h.cluster.start();
+  struct Source {  // every 0.7ms a request, of tenants a, b, c in turn; every 10th is poison
+    Simulator* sim;
+    Cluster* cluster;
+    NodeId from, to;
+    std::uint64_t n;
+    void operator()() const {
+      cluster->node(from).send(
+          to, models::RpcRequest{.call_id = n,
+                                 .tenant = static_cast<std::uint16_t>(n % 3),
+                                 .poison = static_cast<std::uint8_t>(n % 10 == 0)});
+      sim->schedule_after(700_us, Source{sim, cluster, from, to, n + 1});
+    }
+  };
+  b.h.sim.schedule_at(Time::zero(), Source{&b.h.sim, &b.h.cluster, b.probe_id, b.server_id, 1});
+  b.probe->received.reserve(4000);
+  b.h.sim.run_until(at_ms(100));
+  const std::uint64_t before = allocation_count();
+  b.h.sim.run_until(at_ms(1000));
+  CHECK(allocation_count() - before == 0);
+  CHECK(b.probe->received.size() > 1000);
+  CHECK(b.figure("poison_stalls") > 100);
 }
 
 namespace {
