@@ -28,8 +28,8 @@ std::vector<ConfigProblem> Gateway::check(const Config& c) {
   std::vector<ConfigProblem> problems;
   if (c.dependencies.empty()) return {{"dependencies", "expected at least one dependency"}};
   if (c.dependencies.size() > kMaxDependencies)
-    return {{"dependencies",
-             "expected at most " + std::to_string(kMaxDependencies) + " dependencies"}};
+    return {
+        {"dependencies", "expected at most " + std::to_string(kMaxDependencies) + " dependencies"}};
   std::vector<bool> claimed(kOperations, false);
   bool weighted = false;
   double total = 0;
@@ -41,14 +41,14 @@ std::vector<ConfigProblem> Gateway::check(const Config& c) {
       continue;
     }
     if (claimed[static_cast<std::size_t>(d.operation)])
-      problems.push_back({"dependencies/" + std::to_string(i) + "/operation",
-                          "another dependency already takes operation " +
-                              std::to_string(d.operation)});
+      problems.push_back(
+          {"dependencies/" + std::to_string(i) + "/operation",
+           "another dependency already takes operation " + std::to_string(d.operation)});
     claimed[static_cast<std::size_t>(d.operation)] = true;
   }
   if (weighted && !(total > 0))
-    problems.push_back({"dependencies",
-                        "the weights of the dependencies without an operation add up to 0"});
+    problems.push_back(
+        {"dependencies", "the weights of the dependencies without an operation add up to 0"});
   return problems;
 }
 
@@ -94,8 +94,8 @@ std::unique_ptr<Model> Gateway::make(const GatewayConfig& config, BuildContext& 
   std::vector<std::vector<sim::NodeId>> targets;
   for (const GatewayDependencyConfig& d : config.dependencies)
     targets.push_back(resolve_target(d.call, ctx));
-  return std::make_unique<Gateway>(config, ctx.cluster.node(ctx.nodes[replica]),
-                                   std::move(targets), ctx.warmup_end, ctx.end);
+  return std::make_unique<Gateway>(config, ctx.cluster.node(ctx.nodes[replica]), std::move(targets),
+                                   ctx.warmup_end, ctx.end);
 }
 
 void Gateway::on_start(sim::Node& /*node*/) {}
@@ -115,9 +115,8 @@ std::uint32_t Gateway::route(const RpcRequest& request) {
 
 void Gateway::on_message(sim::Node& node, const sim::Message& message) {
   if (message.holds<RpcResponse>() || message.holds<RpcStarted>()) {
-    const std::uint64_t call_id = message.holds<RpcResponse>()
-                                      ? message.as<RpcResponse>().call_id
-                                      : message.as<RpcStarted>().call_id;
+    const std::uint64_t call_id = message.holds<RpcResponse>() ? message.as<RpcResponse>().call_id
+                                                               : message.as<RpcStarted>().call_id;
     const std::uint32_t space = Caller::call_id_space(call_id);
     DSIM_ASSERT(space >= 1 && space <= deps_.size(), "an answer to one of the gateway's calls");
     const bool taken = deps_[space - 1]->caller.on_message(node, message);
@@ -279,7 +278,8 @@ FigureDocs Gateway::figure_docs() {
               "requests routed to dependency i answered with a failure (queue full, expired, "
               "or its call failed)"},
              {"workers_held_max[i]", "workers", Combine::Max,
-              "the most workers held at once by dependency i's calls"},
+              "the most workers held at once by dependency i's calls (waits for a bulkhead "
+              "permit included; a refusal at once holds none)"},
              {"workers_held_mean[i]", "workers", Combine::Mean,
               "workers held by dependency i's calls, time average"},
              {"dependency_latency_mean[i]", "ms", Combine::Mean,
@@ -323,8 +323,8 @@ void Gateway::figures(Figures& out) const {
     for (std::size_t k = 0; k < all.size(); ++k) {
       const Figure& f = one.items()[k];
       DSIM_ASSERT(f.name == all[k].name, "callers emit their figures in one order");
-      all[k].value = f.combine == Combine::Max ? std::max(all[k].value, f.value)
-                                               : all[k].value + f.value;
+      all[k].value =
+          f.combine == Combine::Max ? std::max(all[k].value, f.value) : all[k].value + f.value;
     }
   }
   double attempts = 0, hedges = 0;

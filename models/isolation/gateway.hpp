@@ -51,10 +51,11 @@
 //
 // Figures (after the warm-up): per dependency i, requests routed to it, those answered with a
 // failure (queue full, expired, or the call failed), the workers it held (most at once, time
-// average) and the latency of its Ok answers (arrival to answer: queueing for a worker
-// included); for the gateway, requests received, answered Ok and failed, rejected, expired,
-// unrouted, busy workers (most and average) and the longest queue; and the Callers' figures
-// (caller.hpp) of all the dependencies together (sums; maxima for the maxima;
+// average; a worker waiting for a bulkhead permit is held, one given back at the instant it was
+// taken -- a refusal -- was never held) and the latency of its Ok answers (arrival to answer:
+// queueing for a worker included); for the gateway, requests received, answered Ok and failed,
+// rejected, expired, unrouted, busy workers (most and average) and the longest queue; and the
+// Callers' figures (caller.hpp) of all the dependencies together (sums; maxima for the maxima;
 // hedge_extra_load over all their tries). Series: `busy` workers and `queued` requests.
 #pragma once
 

@@ -108,7 +108,7 @@ TEST_CASE("bulkhead part: permits, a FIFO queue, expiry and reset") {
   CHECK(b.try_acquire(5, true, at_ms(1)) == Bulkhead::Admission::Waiting);
   CHECK(b.waiting() == 2);
   CHECK(b.expire(5));
-  CHECK_FALSE(b.expire(5));  // gone already
+  CHECK_FALSE(b.expire(5));                                       // gone already
   CHECK(b.release(at_ms(2)) == std::optional<std::uint64_t>(3));  // passes to the oldest waiter
   CHECK(b.in_use() == 2);
   CHECK(b.release(at_ms(3)) == std::nullopt);
@@ -198,8 +198,8 @@ TEST_CASE("bulkhead: the wait is cut to what is left of the request's deadline")
   b.server().delay = 20_ms;
   b.call_at(at_ms(1), 1);  // holds the permit until 21
   const RpcRequest inbound{.key = 2};
-  b.h.sim.schedule_at(at_ms(2), ForwardCall{b.owner, &b.h.cluster.node(b.owner_id), &inbound,
-                                            at_ms(12)});
+  b.h.sim.schedule_at(at_ms(2),
+                      ForwardCall{b.owner, &b.h.cluster.node(b.owner_id), &inbound, at_ms(12)});
   b.h.run();
   CHECK(b.done(2).outcome == Outcome::Rejected);
   CHECK(b.done(2).ended == at_ms(12));  // its deadline, not max_wait
@@ -254,10 +254,10 @@ TEST_CASE("bulkhead: a non-idempotent try gives its permit back at its timeout t
 TEST_CASE("bulkhead: a crash frees every permit and forgets the waiting tries") {
   Bench b(with_bulkhead(1, 1_s));
   b.server().silent = true;
-  b.call_at(at_ms(1), 1);                         // holds the permit
-  b.call_at(at_ms(2), 2);                         // waits
-  b.h.faults.crash(at_ms(3), b.owner_id, 1_ms);   // up again at 4
-  b.call_at(at_ms(5), 3);                         // the restarted caller has its permit free
+  b.call_at(at_ms(1), 1);                        // holds the permit
+  b.call_at(at_ms(2), 2);                        // waits
+  b.h.faults.crash(at_ms(3), b.owner_id, 1_ms);  // up again at 4
+  b.call_at(at_ms(5), 3);                        // the restarted caller has its permit free
   b.h.run();
   REQUIRE(b.server().seen.size() == 2);
   CHECK(b.server().seen[1].key == 3);
@@ -367,13 +367,14 @@ TEST_CASE("caller: call-id spaces route each answer to the Caller that sent the 
   const NodeId b = h.add_process("slow", std::move(slow));
   CallerConfig config;
   config.timeout = 20_ms;  // the slow one's answers come after it
-  auto owner = std::make_unique<TwoCallers>(config, std::vector<NodeId>{a},
-                                            std::vector<NodeId>{b});
+  auto owner = std::make_unique<TwoCallers>(config, std::vector<NodeId>{a}, std::vector<NodeId>{b});
   TwoCallers& o = *owner;
   const NodeId id = h.add_process("owner", std::move(owner));
   for (std::uint64_t k = 0; k < 3; ++k) {
-    h.sim.schedule_at(at_ms(1 + static_cast<std::int64_t>(k)), StartOn{&o.first, &h.cluster.node(id), 10 + k});
-    h.sim.schedule_at(at_ms(1 + static_cast<std::int64_t>(k)), StartOn{&o.second, &h.cluster.node(id), 20 + k});
+    h.sim.schedule_at(at_ms(1 + static_cast<std::int64_t>(k)),
+                      StartOn{&o.first, &h.cluster.node(id), 10 + k});
+    h.sim.schedule_at(at_ms(1 + static_cast<std::int64_t>(k)),
+                      StartOn{&o.second, &h.cluster.node(id), 20 + k});
   }
   h.run();
   REQUIRE(o.done.size() == 6);

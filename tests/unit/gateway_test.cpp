@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "models/isolation/gateway.hpp"
+#include "models/services/server.hpp"
 #include "scenario/model_catalog.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
+#include "tests/unit/allocation_counter.hpp"
 
 using namespace sim;
 using models::Gateway;
@@ -82,8 +84,7 @@ struct Bench {
     return c;
   }
   /// Sends request `call_id` of `operation` at `t` (deadline: none, or `deadline`).
-  void send_at(Time t, std::uint64_t call_id, std::uint8_t operation,
-               Time deadline = Time::max()) {
+  void send_at(Time t, std::uint64_t call_id, std::uint8_t operation, Time deadline = Time::max()) {
     requests.push_back(
         RpcRequest{.call_id = call_id, .deadline = deadline, .operation = operation});
     h.sim.schedule_at(t, Send{&h.cluster, probe_id, h.nodes("gateway").at(0), &requests.back()});
@@ -182,7 +183,7 @@ TEST_CASE("gateway: a slow dependency holds every worker unless a bulkhead caps 
   if (bulkhead) c.dependencies[1].call.bulkhead.max_concurrent = 2;
   Bench b(c);
   for (std::uint64_t i = 1; i <= 4; ++i) b.send_at(at_ms(i), i, 1);  // four slow calls
-  b.send_at(at_ms(10), 10, 0);                                      // then a fast one
+  b.send_at(at_ms(10), 10, 0);                                       // then a fast one
   b.h.run();
   CAPTURE(bulkhead);
   if (bulkhead) {
@@ -254,4 +255,47 @@ TEST_CASE("gateway: checks its dependencies and is registered") {
   const models::Wiring w = Gateway::wiring(Bench::two_dependencies(2));
   REQUIRE(w.calls.size() == 2);
   CHECK(w.calls[1].field == "dependencies/1/target");
+}
+
+TEST_CASE("gateway: the steady state allocates nothing per request, bulkhead waits included") {
+  dsimtest::ModelHarness h(9, Time::zero(), at_ms(2000));
+  models::ServerConfig fast, slow;
+  fast.workers = 4;
+  fast.service_time = Distribution::constant(1e6);
+  slow.workers = 100;
+  slow.service_time = Distribution::constant(30e6);
+  h.build<models::Server>("fast", 1, fast);
+  h.build<models::Server>("slow", 1, slow);
+  GatewayConfig c = Bench::two_dependencies(8);
+  c.dependencies[1].call.timeout = 20_ms;  // every slow call times out: timers, late answers
+  c.dependencies[1].call.retry.max_attempts = 2;
+  c.dependencies[1].call.bulkhead.max_concurrent = 2;
+  c.dependencies[1].call.bulkhead.max_wait = 5_ms;
+  const Gateway* gateway = h.build<Gateway>("gateway", 1, c).at(0);
+  auto p = std::make_unique<dsimtest::ResponseProbe>();
+  dsimtest::ResponseProbe& probe = *p;
+  probe.received.reserve(10000);
+  const NodeId from = h.add_process("client", std::move(p));
+  struct Source {  // a request every 0.5 ms, reads and writes in turn, deadline 100 ms
+    Simulator* sim;
+    Cluster* cluster;
+    NodeId from, to;
+    std::uint8_t operation;
+    void operator()() const {
+      cluster->node(from).send(
+          to, RpcRequest{.call_id = 1, .deadline = sim->now() + 100_ms, .operation = operation});
+      sim->schedule_after(500_us,
+                          Source{sim, cluster, from, to, static_cast<std::uint8_t>(1 - operation)});
+    }
+  };
+  h.cluster.start();
+  h.sim.schedule_at(Time::zero(), Source{&h.sim, &h.cluster, from, h.nodes("gateway").at(0), 0});
+  h.sim.run_until(at_ms(300));
+  const std::uint64_t before = allocation_count();
+  h.sim.run_until(at_ms(1500));
+  CHECK(allocation_count() - before == 0);
+  CHECK(probe.received.size() > 2000);
+  CHECK(dsimtest::figure(*gateway, "bulkhead_waited") > 0);
+  CHECK(dsimtest::figure(*gateway, "bulkhead_rejected") > 0);
+  CHECK(dsimtest::figure(*gateway, "retries") > 0);
 }
