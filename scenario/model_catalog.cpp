@@ -17,6 +17,7 @@
 #include "models/election/lock_service.hpp"
 #include "models/election/raft_node.hpp"
 #include "models/functions/function_platform.hpp"
+#include "models/isolation/gateway.hpp"
 #include "models/pipelines/copier.hpp"
 #include "models/pipelines/filter.hpp"
 #include "models/pipelines/join.hpp"
@@ -71,6 +72,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<Merger>("merger"),
       bind_model<Join>("join"),
       bind_model<Reduce>("reduce"),
+      bind_model<Gateway>("gateway"),
   };
   std::sort(all.begin(), all.end(),
             [](const ModelBinding& a, const ModelBinding& b) { return a.name < b.name; });

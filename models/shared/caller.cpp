@@ -32,6 +32,25 @@ Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
   DSIM_ASSERT(config.timeout >= sim::Duration::zero(), "a timeout cannot be negative");
   DSIM_ASSERT(config.late_answer_window >= sim::Duration::zero(), "a window cannot be negative");
   if (config.circuit_breaker.enabled) breaker_.emplace(config.circuit_breaker, measure_from);
+  if (config.bulkhead.enabled()) bulkhead_.emplace(config.bulkhead, measure_from);
+}
+
+void Caller::set_call_id_space(std::uint32_t space) {
+  DSIM_ASSERT(space >= 1 && space < kCallIdSpaces, "a call-id space is 1 .. 255");
+  DSIM_ASSERT(attempts_.size() == 0 && next_request_id_ == 1, "set before the first request");
+  id_space_ = static_cast<std::uint64_t>(space) << 24;
+}
+
+std::uint64_t Caller::wire_id(AttemptId attempt) const {
+  if (id_space_ == 0) return attempt;
+  // The slot's high byte carries the space: a caller with a space has fewer than 2^24 attempts
+  // tracked at once (in flight or orphaned).
+  DSIM_ASSERT((attempt & 0xff000000u) == 0, "at most 2^24 attempts of a caller at once");
+  return attempt | id_space_;
+}
+
+Caller::AttemptId Caller::attempt_of(std::uint64_t call_id) const {
+  return id_space_ == 0 ? call_id : call_id & ~std::uint64_t{0xff000000u};
 }
 
 std::vector<sim::NodeId> resolve_target(const CallerConfig& config, BuildContext& ctx) {
@@ -154,18 +173,51 @@ void Caller::try_once(sim::Node& node, RequestId id) {
       return;
     }
   }
+  r.permit = permit;
+  r.try_began = local;
+  if (bulkhead_) {
+    // The wait: max_wait, cut to what is left of the overall deadline.
+    sim::Duration wait = config_.bulkhead.max_wait;
+    if (r.deadline != sim::Time::max()) wait = std::min(wait, r.deadline - local);
+    switch (bulkhead_->try_acquire(id, wait > sim::Duration::zero(), now)) {
+      case Bulkhead::Admission::Admitted:
+        break;
+      case Bulkhead::Admission::Waiting:
+        if (r.measured) ++bulkhead_waited_;
+        r.waiting = true;
+        r.bulkhead_timer = node.set_timer(wait, {timer_kind_ + 4, id});
+        return;
+      case Bulkhead::Admission::Rejected:
+        bulkhead_refused(node, id);
+        return;
+    }
+  }
+  send_try(node, id);
+}
+
+void Caller::bulkhead_refused(sim::Node& node, RequestId id) {
+  Request& r = *requests_.find(id);
+  if (r.measured) ++bulkhead_rejected_;
+  breaker_result(node, r.permit, true, local_now(node) - r.try_began);
+  attempt_failed(node, id, Outcome::Rejected);
+}
+
+void Caller::send_try(sim::Node& node, RequestId id) {
+  Request& r = *requests_.find(id);
+  const sim::Time now = node.true_now();
+  const sim::Time local = local_now(node);
   // The try's timeout: `timeout`, cut to what is left of the overall deadline.
   sim::Duration wait =
       config_.timeout > sim::Duration::zero() ? config_.timeout : sim::Duration::max();
   if (r.deadline != sim::Time::max())
     wait = std::max(sim::Duration::zero(), std::min(wait, r.deadline - local));
   const bool timed = wait != sim::Duration::max();
-  r.permit = permit;
   r.try_sent = local;
   r.try_deadline = timed ? now + wait : sim::Time::max();
   r.hedged = false;
   r.cancel_sent = false;
   r.current = send_copy(node, id, sim::kNoNode);
+  if (bulkhead_) attempts_.find(r.current)->permit = true;  // taken by try_once
   if (timed) r.try_timer = node.set_timer(wait, {timer_kind_, id});
   // Hedging: only idempotent requests, and only where another replica exists.
   const std::size_t replicas = shard_span(r.shard).second;
@@ -181,12 +233,13 @@ void Caller::try_once(sim::Node& node, RequestId id) {
 Caller::AttemptId Caller::send_copy(sim::Node& node, RequestId id, sim::NodeId avoid) {
   Request& r = *requests_.find(id);
   const sim::NodeId target = pick_target(node, r.shard, avoid);
-  const AttemptId attempt = attempts_.insert(Attempt{.request = id, .target = target});
+  const AttemptId attempt =
+      attempts_.insert(Attempt{.request = id, .target = target, .permit = false});
   ++r.tracked;
   ++r.sent;
   if (r.measured) ++attempts_sent_;
   const bool tied = hedge_ && config_.hedge.tied && r.idempotent;
-  const RpcRequest request{.call_id = attempt,
+  const RpcRequest request{.call_id = wire_id(attempt),
                            .key = r.key,
                            .deadline = r.try_deadline,
                            .attempt = r.tries,
@@ -206,23 +259,38 @@ Caller::AttemptId Caller::send_copy(sim::Node& node, RequestId id, sim::NodeId a
 void Caller::send_hedge(sim::Node& node, RequestId id) {
   Request& r = *requests_.find(id);
   r.hedged = true;
+  // A second copy in flight needs a permit of its own, at once (it never waits for one).
+  if (bulkhead_ && !bulkhead_->available()) {
+    if (r.measured) ++hedges_denied_by_bulkhead_;
+    return;
+  }
   if (!hedge_->try_spend()) {
     if (r.measured) ++hedges_denied_;
     return;
   }
   r.hedge = send_copy(node, id, attempts_.find(r.current)->target);
+  if (bulkhead_) {
+    bulkhead_->acquire_now(node.true_now());
+    attempts_.find(r.hedge)->permit = true;
+  }
   if (r.measured) ++hedges_;
 }
 
 bool Caller::on_message(sim::Node& node, const sim::Message& message) {
+  // Space 0 takes every answer; a space takes only its own.
+  const auto mine = [this](std::uint64_t call_id) {
+    return id_space_ == 0 || (call_id & 0xff000000u) == id_space_;
+  };
   if (message.holds<RpcStarted>()) {
-    on_started(node, message.as<RpcStarted>().call_id);
+    const std::uint64_t call_id = message.as<RpcStarted>().call_id;
+    if (!mine(call_id)) return false;
+    on_started(node, attempt_of(call_id));
     return true;
   }
-  if (!message.holds<RpcResponse>()) return false;
+  if (!message.holds<RpcResponse>() || !mine(message.as<RpcResponse>().call_id)) return false;
   const auto response = message.as<RpcResponse>();
   forget_old_orphans(node.true_now());
-  on_answer(node, response.call_id, response.outcome);
+  on_answer(node, attempt_of(response.call_id), response.outcome);
   return true;
 }
 
@@ -243,6 +311,7 @@ void Caller::on_answer(sim::Node& node, AttemptId id, Outcome outcome) {
   }
   const AttemptId other = r.current == id ? r.hedge : r.current;
   if (outcome != Outcome::Ok && other != 0) {  // the other copy may still succeed
+    release_permit(node, id);
     forget_attempt(id);
     r.current = other;
     r.hedge = 0;
@@ -253,7 +322,8 @@ void Caller::on_answer(sim::Node& node, AttemptId id, Outcome outcome) {
   if (other != 0) drop_copy(node, r, other);
   r.current = 0;
   r.hedge = 0;
-  forget_attempt(id);  // the request is in progress: it stays
+  release_permit(node, id);  // may send a waiting try (of another request) at once
+  forget_attempt(id);        // the request is in progress: it stays
   const sim::Duration took = local_now(node) - r.try_sent;
   breaker_result(node, r.permit, outcome != Outcome::Ok, took);
   if (outcome == Outcome::Ok) {
@@ -278,13 +348,30 @@ void Caller::on_started(sim::Node& node, AttemptId id) {
 void Caller::cancel_copy(sim::Node& node, Request& r, AttemptId copy) {
   if (!config_.hedge.tied || r.cancel_sent) return;
   r.cancel_sent = true;
-  node.send(attempts_.find(copy)->target, RpcCancel{.call_id = copy});
+  node.send(attempts_.find(copy)->target, RpcCancel{.call_id = wire_id(copy)});
   if (r.measured) ++cancels_;
 }
 
 void Caller::drop_copy(sim::Node& node, Request& r, AttemptId copy) {
   cancel_copy(node, r, copy);  // tied: its server need not start it
-  forget_attempt(copy);        // hedged requests are idempotent: its answer is only a late one
+  release_permit(node, copy);
+  forget_attempt(copy);  // hedged requests are idempotent: its answer is only a late one
+}
+
+void Caller::release_permit(sim::Node& node, AttemptId copy) {
+  Attempt* a = attempts_.find(copy);
+  if (!bulkhead_ || a == nullptr || !a->permit) return;
+  a->permit = false;
+  const std::optional<std::uint64_t> next = bulkhead_->release(node.true_now());
+  if (!next) return;
+  // The longest-waiting try takes the permit now. It belongs to another request (a request has
+  // one try at a time, and this one's copy was in flight), so the caller's state is unchanged.
+  Request& w = *requests_.find(*next);
+  DSIM_ASSERT(w.waiting, "only a waiting try is queued at the bulkhead");
+  w.waiting = false;
+  node.cancel_timer(w.bulkhead_timer);
+  w.bulkhead_timer = {};
+  send_try(node, *next);
 }
 
 void Caller::end_try(sim::Node& node, Request& r) {
@@ -319,6 +406,16 @@ bool Caller::on_timer(sim::Node& node, sim::TimerTag tag) {
     if (!r.hedged && r.current != 0) send_hedge(node, tag.value);
     return true;
   }
+  if (tag.kind == timer_kind_ + 4) {  // the try's wait for a bulkhead permit is over: refused
+    // An admitted try's timer was cancelled, so the try still waits here.
+    Request& r = *requests_.find(tag.value);
+    const bool was_waiting = r.waiting && bulkhead_->expire(tag.value);
+    DSIM_ASSERT(was_waiting, "only a waiting try has a wait timer");
+    r.waiting = false;
+    r.bulkhead_timer = {};
+    bulkhead_refused(node, tag.value);
+    return true;
+  }
   return false;
 }
 
@@ -329,6 +426,7 @@ void Caller::on_timeout(sim::Node& node, RequestId id) {
   end_try(node, r);
   for (const AttemptId copy : {r.current, r.hedge}) {
     if (copy == 0) continue;
+    release_permit(node, copy);  // the caller stops waiting: its permit comes back
     if (r.idempotent) {
       forget_attempt(copy);
     } else {  // keep listening: a late Ok is an effect (see the header)
@@ -429,6 +527,7 @@ void Caller::on_crash(sim::Node& node) {
   active_ = 0;
   retry_.reset();
   if (breaker_) breaker_->reset(node.true_now());
+  if (bulkhead_) bulkhead_->reset();
 }
 
 std::vector<const StateTimeline*> Caller::state_timelines() const {
@@ -457,6 +556,14 @@ FigureDocs Caller::figure_docs() {
       {"hedge_extra_load", "fraction", Combine::Mean,
        "hedges / tries: the extra load hedging adds"},
       {"cancels_sent", "messages", Combine::Sum, "tied copies cancelled at their server"},
+      {"bulkhead_rejected", "attempts", Combine::Sum,
+       "tries refused by the bulkhead (full, or no permit within max_wait): never sent"},
+      {"bulkhead_waited", "attempts", Combine::Sum,
+       "tries that waited for a bulkhead permit (admitted or not)"},
+      {"bulkhead_max_concurrent", "attempts", Combine::Max,
+       "the most bulkhead permits held at once: calls in flight (0: no bulkhead)"},
+      {"hedges_denied_by_bulkhead", "tries", Combine::Sum,
+       "tries whose second copy was not sent: no bulkhead permit was free"},
   };
 }
 
@@ -475,6 +582,11 @@ void Caller::figures(Figures& out) const {
   out.sum("hedges_denied_by_budget", static_cast<double>(hedges_denied_));
   out.mean("hedge_extra_load", tries > 0 ? static_cast<double>(hedges_) / tries : 0.0);
   out.sum("cancels_sent", static_cast<double>(cancels_));
+  out.sum("bulkhead_rejected", static_cast<double>(bulkhead_rejected_));
+  out.sum("bulkhead_waited", static_cast<double>(bulkhead_waited_));
+  out.max("bulkhead_max_concurrent",
+          bulkhead_ ? static_cast<double>(bulkhead_->max_in_use()) : 0.0);
+  out.sum("hedges_denied_by_bulkhead", static_cast<double>(hedges_denied_by_bulkhead_));
 }
 
 }  // namespace models

@@ -4,6 +4,24 @@
 //   1. deposits into the retry budget (if any) and makes its first try;
 //   2. a try asks the circuit breaker (if enabled) for permission: refused, the try fails with
 //      Outcome::CircuitOpen at once, without sending anything (counted: short_circuited);
+//   2b. a try the breaker permits asks the bulkhead (`bulkhead`, models/resilience/bulkhead.hpp;
+//      max_concurrent > 0) for a permit: one per try, as in resilience4j's recommended order
+//      Retry(CircuitBreaker(Bulkhead(call))). None free: with max_wait 0 the try fails at once
+//      with Outcome::Rejected, without sending anything (counted: bulkhead_rejected); otherwise
+//      it waits, FIFO behind earlier waiting tries, for at most max_wait (cut to what is left of
+//      the overall deadline; a timer of its own kind), and fails Rejected if none came back by
+//      then (counted: bulkhead_waited, and bulkhead_rejected if it failed). A rejected try goes
+//      through the retry policy like any failed try (retry_on.rejected: resilience4j's Retry
+//      retries a BulkheadFullException by default too), and counts as a failure for the breaker
+//      that permitted it (resilience4j's breaker records every exception by default, the
+//      BulkheadFullException thrown inside it included), with the wait as its duration. The
+//      permit comes back when the try ends: its answer, its timeout (the server may still be
+//      working: the permit guards the caller), the crash of the node; a waiting try takes it
+//      at that instant. The try's timeout starts when it is sent, after the wait; the breaker
+//      measures a try's duration from its permit request, the wait included, as resilience4j's
+//      breaker wrapping the bulkhead does. A hedged (or tied) second copy is a call in flight
+//      too: it needs a permit of its own, never waits for one, and is not sent if none is free
+//      (counted: hedges_denied_by_bulkhead; the try goes on with its first copy);
 //   3. otherwise it picks a target: one node of the target component, uniformly at random from
 //      the node's own stream (no load balancer: a fresh random replica per attempt), and sends
 //      RpcRequest{call_id, key, deadline, attempt, operation, ...}: call_id names the attempt in a
@@ -32,7 +50,8 @@
 //
 // Timers: a Caller uses kTimerKinds consecutive kinds from the base kind its owner gives it:
 // base (per-try timeout), base + 1 (backoff wait before a retry), base + 2 (the breaker's
-// automatic transition from open to half-open), base + 3 (the hedge delay).
+// automatic transition from open to half-open), base + 3 (the hedge delay), base + 4 (the end
+// of a try's bulkhead max_wait).
 //
 // Late answers: an answer to an attempt that already ended (after its timeout, or duplicated by
 // the network, or after a crash) does not change the request: it is ignored and counted
@@ -57,18 +76,26 @@
 // requests keep no orphans (their late answers are only counted as late_responses).
 //
 // A crash abandons every request in progress (RequestRecorder::abandoned) without telling the
-// listener, forgets the orphans, empties the retry budget and resets the breaker to closed:
-// all of it is volatile state, lost with the node's.
+// listener, forgets the orphans, empties the retry budget, resets the breaker to closed and
+// frees the bulkhead's permits: all of it is volatile state, lost with the node's.
 //
 // Figures (counted for requests that started at or after the recorder's measure_from; late
 // answers when they arrive after it): late_responses, attempts (sent, hedges included), retries
 // (made), retries_denied_by_budget, retries_stopped_by_deadline, short_circuited (tries refused
 // by the breaker), duplicate_effects, circuit_opened (breaker transitions to open), hedges,
-// hedges_won, hedges_denied_by_budget, hedge_extra_load, cancels_sent.
+// hedges_won, hedges_denied_by_budget, hedge_extra_load, cancels_sent, bulkhead_rejected,
+// bulkhead_waited, bulkhead_max_concurrent (the most permits held at once),
+// hedges_denied_by_bulkhead.
 //
-// A node's model owns at most one Caller: call ids are unique per Caller, not per node; the
-// backoff jitter is drawn from the node's stream "retry" (so that turning retries on or changing
-// the jitter does not change the replica choices, drawn from the node's own stream).
+// Several Callers on one node: call ids are unique per Caller, not per node. A model that owns
+// several gives each a distinct call-id space (set_call_id_space(1..255), before its first
+// request): its ids then carry the space in bits 24..31 (the slot's high byte; the generation
+// keeps its 32 bits, so stale ids stay exact), and its on_message takes only answers of its
+// space, so the owner routes an answer by Caller::call_id_space(call_id). Space 0, the default,
+// leaves the ids as they were and takes every answer (a node with one Caller). The backoff
+// jitter is drawn from the node's stream "retry" (so that turning retries on or changing the
+// jitter does not change the replica choices, drawn from the node's own stream); several
+// Callers of one node share both streams.
 #pragma once
 
 #include <cstdint>
@@ -77,6 +104,7 @@
 #include <vector>
 
 #include "models/resilience/backoff.hpp"
+#include "models/resilience/bulkhead.hpp"
 #include "models/resilience/circuit_breaker.hpp"
 #include "models/resilience/hedging.hpp"
 #include "models/resilience/retry_policy.hpp"
@@ -104,6 +132,7 @@ struct CallerConfig {
   RetryConfig retry;
   CircuitBreakerConfig circuit_breaker;
   HedgeConfig hedge;
+  BulkheadConfig bulkhead;
 
   /// What this caller speaks to its target: rpc, and cancel for tied requests.
   Protocols speaks() const {
@@ -133,6 +162,9 @@ struct CallerConfig {
     v.section("hedge", hedge,
               "hedged or tied requests: a second copy of a slow try to another replica "
               "(\"The Tail at Scale\")");
+    v.section("bulkhead", bulkhead,
+              "a cap on the tries in flight to the target at once (resilience4j's "
+              "SemaphoreBulkhead); off by default");
   }
 };
 
@@ -163,8 +195,11 @@ class CallerListener {
 
 class Caller {
  public:
-  /// Timer kinds used from the base kind: timeout, backoff, breaker wait, hedge delay.
-  static constexpr std::uint32_t kTimerKinds = 4;
+  /// Timer kinds used from the base kind: timeout, backoff, breaker wait, hedge delay,
+  /// bulkhead wait.
+  static constexpr std::uint32_t kTimerKinds = 5;
+  /// The most call-id spaces (set_call_id_space): 1 .. kCallIdSpaces - 1, 0 being "all".
+  static constexpr std::uint32_t kCallIdSpaces = 256;
   /// start()'s shard when the targets are not sharded: any of them.
   static constexpr std::uint32_t kAnyShard = 0xffffffffu;
 
@@ -203,7 +238,16 @@ class Caller {
   void forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token,
                sim::Time cap = sim::Time::max(), std::uint32_t shard = kAnyShard);
 
-  /// Handles an RpcResponse or RpcStarted (returns true); anything else is the owner's (false).
+  /// Gives this caller the call-id space `space` (1 .. kCallIdSpaces - 1), distinct from the
+  /// other Callers of its node; before its first request. See the header.
+  void set_call_id_space(std::uint32_t space);
+  /// The call-id space of an id (0 for a Caller without one).
+  static std::uint32_t call_id_space(std::uint64_t call_id) {
+    return static_cast<std::uint32_t>(call_id >> 24) & 0xffu;
+  }
+
+  /// Handles an RpcResponse or RpcStarted of its space (returns true); anything else is the
+  /// owner's (false).
   bool on_message(sim::Node& node, const sim::Message& message);
   /// Handles the caller's own timers (returns true), others are the owner's (returns false).
   bool on_timer(sim::Node& node, sim::TimerTag tag);
@@ -218,6 +262,8 @@ class Caller {
   const CallerConfig& config() const { return config_; }
   /// The circuit breaker, or nullptr when it is not enabled.
   const CircuitBreaker* breaker() const { return breaker_ ? &*breaker_ : nullptr; }
+  /// The bulkhead, or nullptr when it is not enabled.
+  const Bulkhead* bulkhead() const { return bulkhead_ ? &*bulkhead_ : nullptr; }
   /// The breaker's state timeline, for Model::state_timelines() (empty without a breaker).
   std::vector<const StateTimeline*> state_timelines() const;
   void figures(Figures& out) const;
@@ -251,16 +297,20 @@ class Caller {
     AttemptId hedge = 0;                        // its second copy in flight; 0: none
     bool hedged = false;                        // this try has had its second copy
     bool cancel_sent = false;                   // tied: the other copy's cancel went
+    bool waiting = false;                       // the try waits for a bulkhead permit
+    sim::Time try_began;                        // monotonic: when the try asked for permits
     sim::Time try_sent;                         // monotonic: when the try's first copy went
     sim::Time try_deadline = sim::Time::max();  // true time, carried by both copies
     sim::TimerId try_timer, hedge_timer;
     CircuitBreaker::Permit permit;
     sim::TimerId backoff_timer;
+    sim::TimerId bulkhead_timer;  // the end of the try's wait for a permit
     std::optional<Backoff> backoff;
   };
   struct Attempt {
     RequestId request = 0;
     sim::NodeId target = sim::kNoNode;
+    bool permit = false;  // holds a bulkhead permit
   };
   struct Orphan {
     AttemptId attempt;
@@ -269,6 +319,16 @@ class Caller {
 
   void begin(sim::Node& node, Request request, sim::Time cap = sim::Time::max());
   void try_once(sim::Node& node, RequestId id);
+  /// The try has its permits: its first copy goes, its timers are armed.
+  void send_try(sim::Node& node, RequestId id);
+  /// The try could not get a bulkhead permit (full, or its wait is over): it fails Rejected.
+  void bulkhead_refused(sim::Node& node, RequestId id);
+  /// `copy` no longer holds its bulkhead permit (it ended): the permit comes back, and a try
+  /// waiting for one is sent at once.
+  void release_permit(sim::Node& node, AttemptId copy);
+  /// The call id on the wire of an attempt, and back.
+  std::uint64_t wire_id(AttemptId attempt) const;
+  AttemptId attempt_of(std::uint64_t call_id) const;
   /// Sends one copy of the request's current try to a target other than `avoid`.
   AttemptId send_copy(sim::Node& node, RequestId id, sim::NodeId avoid);
   void send_hedge(sim::Node& node, RequestId id);
@@ -307,6 +367,8 @@ class Caller {
   RetryPolicy retry_;
   std::optional<CircuitBreaker> breaker_;
   std::optional<HedgePolicy> hedge_;
+  std::optional<Bulkhead> bulkhead_;
+  std::uint64_t id_space_ = 0;  // the space's bits of a wire call id (space << 24)
   /// Shard i is targets_[shard_first_[i] .. shard_first_[i + 1]); one shard of all when
   /// unsharded.
   std::vector<std::size_t> shard_first_;
@@ -320,6 +382,7 @@ class Caller {
   std::uint64_t denied_by_budget_ = 0, stopped_by_deadline_ = 0, short_circuited_ = 0;
   std::uint64_t duplicate_effects_ = 0;
   std::uint64_t hedges_ = 0, hedges_won_ = 0, hedges_denied_ = 0, cancels_ = 0;
+  std::uint64_t bulkhead_rejected_ = 0, bulkhead_waited_ = 0, hedges_denied_by_bulkhead_ = 0;
 };
 
 }  // namespace models
