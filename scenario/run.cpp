@@ -46,15 +46,15 @@ class Builder {
   std::vector<models::SloResult> slo_results() const {
     std::vector<sim::Time> window_ends;
     for (std::size_t i = 0; i < recorder_.windows().size(); ++i)
-      window_ends.push_back(std::min(at(spec_.report.window * static_cast<std::int64_t>(i + 1)),
-                                     at(spec_.duration)));
+      window_ends.push_back(
+          std::min(at(spec_.report.window * static_cast<std::int64_t>(i + 1)), at(spec_.duration)));
     std::vector<models::SloResult> out;
     for (std::size_t i = 0; i < spec_.slos.size(); ++i) {
       const SloSpec& s = spec_.slos[i];
       const models::SloDefinition definition{s.objective, at(spec_.warmup), s.incident_grace,
                                              s.min_incident_budget, s.alerts};
-      out.push_back(models::evaluate_slo(recorder_.slos()[i], definition, faults_.log(),
-                                         window_ends));
+      out.push_back(
+          models::evaluate_slo(recorder_.slos()[i], definition, faults_.log(), window_ends));
     }
     return out;
   }
@@ -166,11 +166,13 @@ class Builder {
       std::uint32_t group = models::SloTally::kAllGroups;
       if (!s.group.empty()) {
         const auto& groups = recorder_.groups();
-        const auto it = std::find_if(groups.begin(), groups.end(),
-                                     [&](const models::GroupStats& g) { return g.name == s.group; });
+        const auto it =
+            std::find_if(groups.begin(), groups.end(),
+                         [&](const models::GroupStats& g) { return g.name == s.group; });
         if (it == groups.end())
-          throw ScenarioError(spec_.file, {{s.path + "/group", "no client records requests as group \"" +
-                                                                    s.group + "\""}});
+          throw ScenarioError(
+              spec_.file,
+              {{s.path + "/group", "no client records requests as group \"" + s.group + "\""}});
         group = static_cast<std::uint32_t>(it - groups.begin());
       }
       recorder_.add_slo(

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "models/shared/figures.hpp"
 #include "models/operations/slo_evaluation.hpp"
+#include "models/shared/figures.hpp"
 #include "models/shared/invariants.hpp"
 #include "models/shared/request_recorder.hpp"
 #include "models/shared/state_timeline.hpp"
