@@ -55,7 +55,7 @@ bool read_share(const Json& value, double& out) {
     if (number.find_first_of("eE") != std::string::npos) return false;
     std::size_t used = 0;
     out = std::stod(number + "e-2", &used);
-    return used == number.size() + 2 && std::isfinite(out);
+    return used == number.size() + 3 && std::isfinite(out);
   } catch (const std::exception&) {
     return false;
   }

@@ -30,6 +30,8 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
@@ -52,41 +54,47 @@ std::string number(double v) {
   return buf;
 }
 
-std::string rate(double per_s) {
-  return "\"" + number(per_s) + "/s\"";
+// `text` with each "$KEY" replaced by its value.
+std::string filled(std::string text, const std::vector<std::pair<std::string, std::string>>& keys) {
+  for (const auto& [key, value] : keys)
+    for (std::size_t at = text.find(key); at != std::string::npos; at = text.find(key, at))
+      text.replace(at, key.size(), value), at += value.size();
+  return text;
 }
 
 scenario::RunResult run(const Case& c) {
-  const std::string t0 = "\"" + number(kT0) + "s\"", t1 = "\"" + number(kT1) + "s\"";
-  const std::string short_window =
-      c.short_s > 0 ? ", \"short_window\": \"" + number(c.short_s) + "s\"" : "";
-  const std::string text =
-      R"({
-    "name": "burn", "duration": ")" +
-      number(kEnd) + R"(s", "warmup": "1s",
+  const std::string text = R"({
+    "name": "burn", "duration": "$ENDs", "warmup": "1s",
     "components": {
       "ok": {"model": "server", "workers": 64, "service_time": "1ms"},
       "bad": {"model": "server", "workers": 64, "service_time": "1ms", "error_rate": 1},
       "fine": {"model": "open_loop_client", "group": "users", "target": "ok", "timeout": "1s",
-               "retry": {"max_attempts": 1}, "rate": )" +
-      rate(kRate) + R"(,
-               "schedule": [{"at": )" +
-      t0 + R"(, "rate": )" + rate(kRate * (1 - c.e)) + R"(}, {"at": )" + t1 + R"(, "rate": )" +
-      rate(kRate) + R"(}]},
+               "retry": {"max_attempts": 1}, "rate": "$ALL/s",
+               "schedule": [{"at": "$T0s", "rate": "$GOOD/s"}, {"at": "$T1s", "rate": "$ALL/s"}]},
       "broken": {"model": "open_loop_client", "group": "users", "target": "bad", "timeout": "1s",
-                 "retry": {"max_attempts": 1}, "rate": "0/s",
-                 "schedule": [{"at": )" +
-      t0 + R"(, "rate": )" + rate(kRate * c.e) + R"(}, {"at": )" + t1 + R"(, "rate": "0/s"}]}
+                 "retry": {"max_attempts": 1}, "rate": "1/s",
+                 "schedule": [{"at": "0s", "rate": "0/s"}, {"at": "$T0s", "rate": "$BAD/s"},
+                              {"at": "$T1s", "rate": "0/s"}]}
     },
-    "slos": {"availability": {"group": "users", "objective": )" +
-      number(c.objective) + R"(, "period": "1h",
-      "evaluation_interval": ")" +
-      number(kInterval * 1000) + R"(ms",
-      "alerts": {"rule": {"burn_rate": )" +
-      number(c.burn) + R"(, "long_window": ")" + number(c.long_s) + "s\"" + short_window +
-      R"(}}}}
+    "slos": {"availability": {"group": "users", "objective": $OBJECTIVE, "period": "1h",
+      "evaluation_interval": "$INTERVALms",
+      "alerts": {"rule": {"burn_rate": $BURN, "long_window": "$LONGs"$SHORT}}}}
   })";
-  const auto file = scenario::load_scenario_text(text, "burn.json");
+  const std::string short_window =
+      c.short_s > 0 ? ", \"short_window\": \"" + number(c.short_s) + "s\"" : "";
+  const auto file =
+      scenario::load_scenario_text(filled(text, {{"$END", number(kEnd)},
+                                                 {"$T0", number(kT0)},
+                                                 {"$T1", number(kT1)},
+                                                 {"$ALL", number(kRate)},
+                                                 {"$GOOD", number(kRate * (1 - c.e))},
+                                                 {"$BAD", number(kRate * c.e)},
+                                                 {"$OBJECTIVE", number(c.objective)},
+                                                 {"$INTERVAL", number(kInterval * 1000)},
+                                                 {"$BURN", number(c.burn)},
+                                                 {"$LONG", number(c.long_s)},
+                                                 {"$SHORT", short_window}}),
+                                   "burn.json");
   return scenario::run_scenario(file.variants.front(), 7);
 }
 
