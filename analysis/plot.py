@@ -13,6 +13,8 @@
   plot.py downtime REPORT.json [...] [--component NAME] [-o out.png]
                                                            time without a leader after a leader
                                                            crash, CDF over a leader crasher's trials
+  plot.py budget REPORT.json [-o out.png]                   an SLO's error budget left over time, its
+                                                           alerts' firings and the faults
   plot.py staleness REPORT.json [...] [--component NAME] [-o out.png]
                                                            P(a read is stale) against the time since
                                                            the write, per variant of a replicated store
@@ -44,6 +46,7 @@ KINDS = {
     "detectors": "per failure detector: mean detection time against false suspicions per hour, a point per variant",
     "ownership": "who believes it owns or leads, one row per node, one seed: overlaps (two owners) and no owner marked",
     "downtime": "time without a leader after a leader crash: CDF over the trials of a leader crasher, per variant",
+    "budget": "error budget remaining over time per variant, each alert rule's firings and the faults shaded",
     "staleness": "probability that a read of a replicated store is stale against the time since the write, "
                  "95 % Wilson interval, one line per variant",
 }
@@ -52,7 +55,7 @@ WITH_COMPONENT = {"shards": "sharder", "detectors": "failure detector", "downtim
                   "staleness": "replicated store"}
 # the models of those components, where they are not the kind's name with "_" for " "
 COMPONENT_MODELS = {"staleness": "leader_follower_store or quorum_store"}
-ONE_REPORT = ("timeline", "ownership")  # kinds that plot a single report
+ONE_REPORT = ("timeline", "ownership", "budget")  # kinds that plot a single report
 WITH_SCALE = {"p99": "latency axis (auto: log when p99.9 / p50 spans more than 30x)",
               "downtime": "time axis (auto: log when the longest downtime is over 30x the shortest)"}
 

@@ -14,7 +14,7 @@ namespace {
 
 const std::vector<std::string> kTopLevelKeys = {"name",   "description",  "duration", "warmup",
                                                 "seeds",  "base_variant", "network",  "components",
-                                                "faults", "report",       "variants"};
+                                                "faults", "report",       "variants", "slos"};
 
 void read_seeds(ObjectFields& top, std::vector<std::uint64_t>& seeds) {
   seeds = {1};
@@ -155,6 +155,7 @@ ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::s
   if (s.report.window > sim::Duration::zero() && s.duration.ns() / s.report.window.ns() > 100'000)
     problems.add("/report/window",
                  "expected at most 100,000 windows in the run: use a longer window");
+  if (top.has("slos") && problems.empty()) read_slos(top.at("slos"), "/slos", s, problems, s.slos);
   if (!problems.empty()) return s;
 
   s.effective = Json::object();
@@ -172,6 +173,7 @@ ScenarioSpec read_variant(const Json& doc, const std::string& file, const std::s
                            {"window", sim::format_duration(s.report.window)},
                            {"columns", columns},
                            {"per_replica", s.report.per_replica}};
+  if (!s.slos.empty() || top.has("slos")) s.effective["slos"] = write_slos(s.slos);
   return s;
 }
 

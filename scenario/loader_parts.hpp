@@ -27,4 +27,11 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems);
 void read_faults(const Json& faults, const std::string& path, const ScenarioSpec& scenario,
                  Problems& problems, std::vector<FaultSpec>& out);
 
+/// Reads "slos" (after the components and the report: it names client groups and scales to the
+/// run); every default resolved.
+void read_slos(const Json& slos, const std::string& path, const ScenarioSpec& scenario,
+               Problems& problems, std::vector<SloSpec>& out);
+/// Writes the effective SLOs back (for the report).
+Json write_slos(const std::vector<SloSpec>& slos);
+
 }  // namespace scenario

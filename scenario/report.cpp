@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "scenario/report_slo.hpp"
 #include "scenario/report_summary.hpp"
 #include "sim/version.hpp"
 
@@ -211,7 +212,7 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
       variants.empty() ? Json::array() : Json(variants.front().spec->report.percentiles);
   Json out_variants = Json::array();
   for (const auto& v : variants) {
-    std::vector<Json> summaries, groups;
+    std::vector<Json> summaries, groups, slos;
     Json runs = Json::array();
     std::uint64_t violations = 0;
     for (const auto& r : v.runs) {
@@ -237,6 +238,10 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                       {"models", models_json(r)},
                       {"invariants", invariants_json(r)},
                       {"network", network_json(r.network)}});
+      if (!v.spec->slos.empty()) {  // only then: reports of scenarios without SLOs are unchanged
+        slos.push_back(run_slos_json(r, *v.spec));
+        runs.back()["slos"] = slos.back();
+      }
       violations += r.invariant_violations;
     }
     auto [figures, figures_ci95] = variant_figures(v.runs);
@@ -253,6 +258,13 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                             {"histogram_ms", histogram_json(v.runs)},
                             {"invariant_violations", violations},
                             {"runs", runs}});
+    if (!v.spec->slos.empty()) {
+      Json& added = out_variants.back();
+      Json runs_json = std::move(added["runs"]);  // "slos" goes before the long "runs"
+      added.erase("runs");
+      added["slos"] = variant_slos_json(slos, *v.spec);
+      added["runs"] = std::move(runs_json);
+    }
   }
   report["variants"] = std::move(out_variants);
   return report;
@@ -350,7 +362,7 @@ std::string format_table(const Json& report) {
       out += fmt::format("  {:>{}}", figure_cell(r.figures, c), std::max<std::size_t>(c.size(), 9));
     out += "\n";
   }
-  return out;
+  return out + format_slo_table(report);
 }
 
 std::string format_csv(const Json& report) {

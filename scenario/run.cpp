@@ -39,6 +39,24 @@ class Builder {
     build_network();
     build_models();
     schedule_faults();
+    add_slos();
+  }
+
+  /// Each SLO's budget, alerts and incidents, from what its tally counted (after the run).
+  std::vector<models::SloResult> slo_results() const {
+    std::vector<sim::Time> window_ends;
+    for (std::size_t i = 0; i < recorder_.windows().size(); ++i)
+      window_ends.push_back(
+          std::min(at(spec_.report.window * static_cast<std::int64_t>(i + 1)), at(spec_.duration)));
+    std::vector<models::SloResult> out;
+    for (std::size_t i = 0; i < spec_.slos.size(); ++i) {
+      const SloSpec& s = spec_.slos[i];
+      const models::SloDefinition definition{s.objective, at(spec_.warmup), s.incident_grace,
+                                             s.min_incident_budget, s.alerts};
+      out.push_back(
+          models::evaluate_slo(recorder_.slos()[i], definition, faults_.log(), window_ends));
+    }
+    return out;
   }
 
   sim::Cluster& cluster() { return cluster_; }
@@ -140,6 +158,26 @@ class Builder {
   std::vector<sim::NodeId> nodes(const std::string& name) const {
     const auto range = index_.find(name);
     return range ? nodes(std::vector<NodeRange>{*range}) : std::vector<sim::NodeId>{};
+  }
+
+  // The models have registered their groups: each SLO counts its group's (or every) request.
+  void add_slos() {
+    for (const SloSpec& s : spec_.slos) {
+      std::uint32_t group = models::SloTally::kAllGroups;
+      if (!s.group.empty()) {
+        const auto& groups = recorder_.groups();
+        const auto it =
+            std::find_if(groups.begin(), groups.end(),
+                         [&](const models::GroupStats& g) { return g.name == s.group; });
+        if (it == groups.end())
+          throw ScenarioError(
+              spec_.file,
+              {{s.path + "/group", "no client records requests as group \"" + s.group + "\""}});
+        group = static_cast<std::uint32_t>(it - groups.begin());
+      }
+      recorder_.add_slo(
+          models::SloTally(group, s.latency, s.evaluation_interval, at(spec_.duration)));
+    }
   }
 
   // A model emits exactly the figures it declares, each once and combined as declared; an
@@ -364,7 +402,8 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
                    .network = builder.cluster().network().counters(),
                    .cluster = builder.cluster().counters(),
                    .invariant_violations = builder.invariants().count(),
-                   .violations = builder.invariants().violations()};
+                   .violations = builder.invariants().violations(),
+                   .slos = builder.slo_results()};
   return result;
 }
 

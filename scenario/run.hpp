@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "models/operations/slo_evaluation.hpp"
 #include "models/shared/figures.hpp"
 #include "models/shared/invariants.hpp"
 #include "models/shared/request_recorder.hpp"
@@ -70,6 +71,7 @@ struct RunResult {
   sim::ClusterCounters cluster;
   std::uint64_t invariant_violations = 0;
   std::vector<models::InvariantViolation> violations;  // the first Invariants::kKept
+  std::vector<models::SloResult> slos;                 // one per spec.slos, in order
 };
 
 RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed);

@@ -7,6 +7,7 @@
 //   components: { NAME: { model, count, zone, ...the model's parameters } }
 //   faults:     [ { action, at, for, target, ... } ]
 //   report:     { percentiles, window }
+//   slos:       { NAME: { objective, group, latency, period, ..., alerts: { RULE: {...} } } }
 //   variants:   { NAME: RFC 7386 merge patch over the rest of the file }
 // The base scenario runs as the variant named `base_variant` (default "base"), then each
 // variant in file order. docs/scenario-format.md documents every key.
@@ -22,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/operations/slo_evaluation.hpp"
 #include "models/shared/params.hpp"
 #include "sim/distribution.hpp"
 #include "sim/time.hpp"
@@ -107,6 +109,21 @@ struct ReportSpec {
   bool per_replica = false;  // figures of every replica, not only combined per component
 };
 
+/// A service level objective with its alert rules (docs/scenario-format.md, "SLOs"), every
+/// default resolved: windows scaled, the evaluation interval and grace chosen.
+struct SloSpec {
+  std::string name;
+  std::string path;   // "/slos/availability", for messages
+  std::string group;  // a client group; "": every request
+  double objective = 0.999;
+  std::optional<sim::Duration> latency;  // a latency SLO: good only if it succeeded within this
+  sim::Duration period;
+  sim::Duration evaluation_interval;
+  sim::Duration incident_grace;
+  double min_incident_budget = 0;
+  std::vector<models::AlertRule> alerts;  // windows absolute
+};
+
 /// One variant of a scenario, complete and checked.
 struct ScenarioSpec {
   std::string file;
@@ -120,6 +137,7 @@ struct ScenarioSpec {
   std::vector<ComponentSpec> components;
   std::vector<FaultSpec> faults;
   ReportSpec report;
+  std::vector<SloSpec> slos;
   Json effective;  // this variant's scenario after the patch, every default filled in
 };
 

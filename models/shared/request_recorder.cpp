@@ -50,6 +50,7 @@ std::uint32_t RequestRecorder::group(const std::string& name) {
 void RequestRecorder::record(sim::Time started, sim::Time ended, Outcome outcome,
                              std::uint32_t attempts, std::uint32_t group) {
   const auto o = static_cast<std::size_t>(outcome);
+  for (SloTally& slo : slos_) slo.record(ended, outcome, ended - started, group);
   if (WindowStats* w = window_at(ended)) {
     ++w->counts.requests;
     w->counts.attempts += attempts;
@@ -67,6 +68,11 @@ void RequestRecorder::record(sim::Time started, sim::Time ended, Outcome outcome
   g.counts.attempts += attempts;
   ++g.counts.by_outcome[o];
   if (outcome == Outcome::Ok) g.latency.record(ended - started);
+}
+
+std::size_t RequestRecorder::add_slo(SloTally tally) {
+  slos_.push_back(std::move(tally));
+  return slos_.size() - 1;
 }
 
 void RequestRecorder::attempt_sent(sim::Time at) {

@@ -8,6 +8,8 @@
 // - Groups: each client component records into a group (its `group` label, by default the
 //   component's name); the totals cover every group, and each group also has its own totals
 //   and latency, so that two client populations (two cells, two tenants) can be told apart.
+// - SLOs (models/operations/slo_tally.hpp): each tally added at set-up also counts every
+//   request, good or bad, by the time it ended; none are added unless the scenario has SLOs.
 #pragma once
 
 #include <array>
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "models/operations/slo_tally.hpp"
 #include "models/shared/rpc.hpp"
 #include "sim/latency_histogram.hpp"
 #include "sim/time.hpp"
@@ -54,6 +57,9 @@ class RequestRecorder {
   /// never added counts in the totals only.
   void record(sim::Time started, sim::Time ended, Outcome outcome, std::uint32_t attempts,
               std::uint32_t group = 0);
+  /// Counts every request for an SLO from now on (set-up time); returns its index in slos().
+  std::size_t add_slo(SloTally tally);
+
   /// An attempt (first try or retry) left a client.
   void attempt_sent(sim::Time at);
   /// A non-idempotent request took effect more than once (a retry after a lost success).
@@ -65,6 +71,7 @@ class RequestRecorder {
   const sim::LatencyHistogram& latency() const { return latency_; }
   const std::vector<GroupStats>& groups() const { return groups_; }
   const std::vector<WindowStats>& windows() const { return windows_; }
+  const std::vector<SloTally>& slos() const { return slos_; }
   sim::Duration window() const { return window_; }
   sim::Time measure_from() const { return measure_from_; }
   sim::Time end() const { return end_; }
@@ -80,6 +87,7 @@ class RequestRecorder {
   sim::LatencyHistogram latency_;
   std::vector<WindowStats> windows_;
   std::vector<GroupStats> groups_;
+  std::vector<SloTally> slos_;
   std::uint64_t duplicate_effects_ = 0;
   std::uint64_t abandoned_ = 0;
 };
