@@ -324,8 +324,10 @@ void Caller::on_answer(sim::Node& node, AttemptId id, Outcome outcome) {
   r.hedge = 0;
   release_permit(node, id);  // may send a waiting try (of another request) at once
   forget_attempt(id);        // the request is in progress: it stays
-  const sim::Duration took = local_now(node) - r.try_sent;
-  breaker_result(node, r.permit, outcome != Outcome::Ok, took);
+  const sim::Time local = local_now(node);
+  const sim::Duration took = local - r.try_sent;  // the call itself, for the hedge delay
+  // The breaker wraps the bulkhead: its duration includes the wait for a permit.
+  breaker_result(node, r.permit, outcome != Outcome::Ok, local - r.try_began);
   if (outcome == Outcome::Ok) {
     if (hedge_) hedge_->observed(took);
     finish(node, request, Outcome::Ok);
@@ -435,7 +437,7 @@ void Caller::on_timeout(sim::Node& node, RequestId id) {
   }
   r.current = 0;
   r.hedge = 0;
-  breaker_result(node, r.permit, true, local_now(node) - r.try_sent);
+  breaker_result(node, r.permit, true, local_now(node) - r.try_began);
   attempt_failed(node, id, Outcome::Timeout);
 }
 

@@ -180,8 +180,9 @@ std::vector<sim::NodeId> resolve_shards(const CallerConfig& config, std::int64_t
 struct CallResult {
   std::uint64_t token = 0;  // the owner's value given to Caller::start
   Outcome outcome = Outcome::Ok;
-  sim::Time started, ended;    // true times
-  std::uint32_t attempts = 0;  // attempts sent (tries refused by the breaker are not sent)
+  sim::Time started, ended;  // true times
+  /// Attempts sent (tries refused by the breaker or the bulkhead are not sent).
+  std::uint32_t attempts = 0;
 };
 
 /// Implemented by the model that owns a Caller: told when each of its requests ends.

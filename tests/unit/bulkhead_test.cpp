@@ -384,3 +384,20 @@ TEST_CASE("caller: call-id spaces route each answer to the Caller that sent the 
   o.second.figures(f);
   CHECK(f.items().at(0).value == 3);  // late_responses: the slow answers reached their caller
 }
+
+TEST_CASE("bulkhead: the breaker measures a try's duration with its wait for a permit") {
+  CallerConfig c = with_bulkhead(1, 1_s);
+  c.circuit_breaker.enabled = true;
+  c.circuit_breaker.sliding_window_size = 1;
+  c.circuit_breaker.minimum_number_of_calls = 1;
+  c.circuit_breaker.slow_call_duration_threshold = 15_ms;
+  Bench b(c);
+  b.call_at(at_ms(1), 1);   // 10 ms: not slow
+  b.call_at(at_ms(2), 2);   // waits 9 ms, then 10 ms: 19 ms, slow: the breaker opens at 21
+  b.call_at(at_ms(30), 3);  // refused by the open breaker
+  b.h.run();
+  CHECK(b.done(1).outcome == Outcome::Ok);
+  CHECK(b.done(2).outcome == Outcome::Ok);
+  CHECK(b.done(3).outcome == Outcome::CircuitOpen);
+  CHECK(b.figure("circuit_opened") == 1);
+}
