@@ -16,6 +16,8 @@
   plot.py staleness REPORT.json [...] [--component NAME] [-o out.png]
                                                            P(a read is stale) against the time since
                                                            the write, per variant of a replicated store
+  plot.py tenants REPORT.json [...] [-o out.png]            each tenant's failed share, worst first:
+                                                           how many tenants were hurt, how badly
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -46,6 +48,8 @@ KINDS = {
     "downtime": "time without a leader after a leader crash: CDF over the trials of a leader crasher, per variant",
     "staleness": "probability that a read of a replicated store is stale against the time since the write, "
                  "95 % Wilson interval, one line per variant",
+    "tenants": "each tenant's (client group's) failed requests, sorted worst first, one curve per variant: "
+               "how many tenants a fault hurt and how badly",
 }
 # kinds that pick one component: the kind of component, named as its model is with "_" for " "
 WITH_COMPONENT = {"shards": "sharder", "detectors": "failure detector", "downtime": "leader crasher",

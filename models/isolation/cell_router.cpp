@@ -38,19 +38,35 @@ std::vector<ConfigProblem> CellRouter::check_targets(
                         std::to_string(config.cells)}};
 }
 
-std::uint32_t CellRouter::cell_of(std::string_view tenant, std::uint32_t cells) {
-  DSIM_ASSERT(cells > 0, "a tenant is pinned to one of at least one cell");
+namespace {
+
+/// Cell c's rendezvous identity: fnv1a64("cell/<c>").
+std::vector<std::uint64_t> cell_identities(std::uint32_t cells) {
+  std::vector<std::uint64_t> out;
+  for (std::uint32_t c = 0; c < cells; ++c)
+    out.push_back(sim::fnv1a64("cell/" + std::to_string(c)));
+  return out;
+}
+
+std::uint32_t highest_score(std::string_view tenant, const std::vector<std::uint64_t>& cells) {
+  DSIM_ASSERT(!cells.empty(), "a tenant is pinned to one of at least one cell");
   const std::uint64_t key = sim::fnv1a64(tenant);
   std::uint32_t best = 0;
-  std::uint64_t best_score = 0;
-  for (std::uint32_t c = 0; c < cells; ++c) {
-    const std::uint64_t score = rendezvous_score(key, sim::fnv1a64("cell/" + std::to_string(c)));
-    if (c == 0 || score > best_score) {  // a tie keeps the lower cell
+  std::uint64_t best_score = rendezvous_score(key, cells[0]);
+  for (std::uint32_t c = 1; c < cells.size(); ++c) {
+    const std::uint64_t score = rendezvous_score(key, cells[c]);
+    if (score > best_score) {  // a tie keeps the lower cell
       best = c;
       best_score = score;
     }
   }
   return best;
+}
+
+}  // namespace
+
+std::uint32_t CellRouter::cell_of(std::string_view tenant, std::uint32_t cells) {
+  return highest_score(tenant, cell_identities(cells));
 }
 
 std::unique_ptr<Model> CellRouter::make(const Config& config, BuildContext& ctx,
@@ -84,12 +100,13 @@ CellRouter::CellRouter(const Config& config, std::vector<sim::NodeId> targets,
 
 void CellRouter::on_start(sim::Node& /*node*/) {
   if (!cell_of_.empty()) return;  // a restart: the pinning is configuration
-  const auto cells = static_cast<std::uint32_t>(config_.cells);
+  const std::vector<std::uint64_t> cells =
+      cell_identities(static_cast<std::uint32_t>(config_.cells));
   for (const GroupStats& g : tenants_.groups()) {
-    cell_of_.push_back(cell_of(g.name, cells));
+    cell_of_.push_back(highest_score(g.name, cells));
     ++cell_tenants_[cell_of_.back()];
   }
-  cell_of_.push_back(cell_of("", cells));  // the anonymous tenant
+  cell_of_.push_back(highest_score("", cells));  // the anonymous tenant
 }
 
 std::uint32_t CellRouter::cell_of_tenant(std::uint16_t tenant) const {
