@@ -18,6 +18,8 @@
   plot.py staleness REPORT.json [...] [--component NAME] [-o out.png]
                                                            P(a read is stale) against the time since
                                                            the write, per variant of a replicated store
+  plot.py tenants REPORT.json [...] [-o out.png]            each tenant's failed share, worst first:
+                                                           how many tenants were hurt, how badly
 
 PNG unless -o ends in .svg or .pdf (or --format says so). Without -o the figure goes beside the
 first report: results/retry-storm.report.json -> results/retry-storm.p99.png. Bad input is a
@@ -49,6 +51,8 @@ KINDS = {
     "budget": "error budget remaining over time per variant, each alert rule's firings and the faults shaded",
     "staleness": "probability that a read of a replicated store is stale against the time since the write, "
                  "95 % Wilson interval, one line per variant",
+    "tenants": "each tenant's (client group's) failed requests, sorted worst first, one curve per variant: "
+               "how many tenants a fault hurt and how badly",
 }
 # kinds that pick one component: the kind of component, named as its model is with "_" for " "
 WITH_COMPONENT = {"shards": "sharder", "detectors": "failure detector", "downtime": "leader crasher",

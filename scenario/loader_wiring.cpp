@@ -59,6 +59,7 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
   for (std::size_t i = 0; i < components.size(); ++i) {
     const ComponentSpec& c = components[i];
     require_declared_calls(c, wiring[i]);
+    const std::size_t problems_before = problems.items().size();
     for (const models::Call& call : wiring[i].calls) {
       const std::string where = "/components/" + c.name + "/" + call.field;
       if (call.target.empty()) {
@@ -89,6 +90,13 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
       if (j == i) self_loop[i] = true;
       boost::add_edge(i, j, graph);
     }
+    if (problems.items().size() != problems_before) continue;
+    const NodeCount nodes = [&](const models::ComponentRef& ref) -> std::size_t {
+      const auto j = index.component(ref.name);
+      return j ? components[*j].node_names.size() : 0;
+    };
+    for (const auto& p : c.binding->check_targets(c.config, nodes))
+      problems.add("/components/" + c.name + "/" + p.field, p.message);
   }
   std::vector<int> component_of(components.size());
   const int count = boost::strong_components(graph, component_of.data());

@@ -17,6 +17,7 @@
 #include "models/election/lock_service.hpp"
 #include "models/election/raft_node.hpp"
 #include "models/functions/function_platform.hpp"
+#include "models/isolation/cell_router.hpp"
 #include "models/isolation/gateway.hpp"
 #include "models/pipelines/copier.hpp"
 #include "models/pipelines/filter.hpp"
@@ -53,6 +54,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<FaultProxy>("fault_proxy"),
       bind_model<ScatterGather>("scatter_gather"),
       bind_model<Sharder>("sharder"),
+      bind_model<CellRouter>("cell_router"),
       bind_model<LockService>("lock_service"),
       bind_model<LeaseOwner>("lease_owner"),
       bind_model<FencedStore>("fenced_store"),

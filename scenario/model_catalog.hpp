@@ -29,6 +29,9 @@ concept RegistrableModel = std::derived_from<M, models::Model> &&
   { M::figure_docs() } -> std::same_as<models::FigureDocs>;
 };
 
+/// The number of nodes of a component a configuration refers to (0: no such component).
+using NodeCount = std::function<std::size_t(const models::ComponentRef&)>;
+
 struct ModelBinding {
   std::string name;
   std::string summary;  // one paragraph: what the model does
@@ -47,6 +50,11 @@ struct ModelBinding {
   /// Checks across fields that describe() cannot express, and against the component's node
   /// count (`count`).
   std::function<std::vector<models::ConfigProblem>(const std::any&, std::size_t count)> check;
+  /// Checks against the node counts of the components it calls (a model's optional
+  /// `static check_targets(const Config&, const NodeCount&)`: "4 cells do not divide 10 nodes"),
+  /// run once its references resolve.
+  std::function<std::vector<models::ConfigProblem>(const std::any&, const NodeCount&)>
+      check_targets;
   /// A client: a "load" fault may scale it (Model::scale_load).
   bool generates_load = false;
 
@@ -88,6 +96,13 @@ ModelBinding bind_model(std::string name) {
       return M::check(std::any_cast<const Config&>(config), count);
     else if constexpr (requires { M::check(std::declval<const Config&>()); })
       return M::check(std::any_cast<const Config&>(config));
+    return {};
+  };
+  b.check_targets =
+      [](const std::any& config,
+         [[maybe_unused]] const NodeCount& nodes) -> std::vector<models::ConfigProblem> {
+    if constexpr (requires { M::check_targets(std::declval<const Config&>(), nodes); })
+      return M::check_targets(std::any_cast<const Config&>(config), nodes);
     return {};
   };
   return b;

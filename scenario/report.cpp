@@ -8,6 +8,7 @@
 
 #include "scenario/report_slo.hpp"
 #include "scenario/report_summary.hpp"
+#include "scenario/report_tenants.hpp"
 #include "sim/version.hpp"
 
 namespace scenario {
@@ -212,18 +213,20 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
       variants.empty() ? Json::array() : Json(variants.front().spec->report.percentiles);
   Json out_variants = Json::array();
   for (const auto& v : variants) {
-    std::vector<Json> summaries, groups, slos;
+    std::vector<Json> summaries, groups, slos, tenants;
     Json runs = Json::array();
     std::uint64_t violations = 0;
     for (const auto& r : v.runs) {
       summaries.push_back(run_summary(r, *v.spec));
       groups.push_back(group_summaries(r, *v.spec));
+      tenants.push_back(run_tenants(r));
       runs.push_back({{"seed", r.seed},
                       {"fingerprint", hex(r.fingerprint)},
                       {"events", r.events},
                       {"simulated_s", r.simulated.seconds()},
                       {"summary", summaries.back()},
                       {"groups", groups.back()},
+                      {"tenants", tenants.back()},
                       {"windows", run_windows(r, *v.spec)},
                       {"series", series_json(r)},
                       {"faults",
@@ -245,6 +248,8 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
       violations += r.invariant_violations;
     }
     auto [figures, figures_ci95] = variant_figures(v.runs);
+    Json variant_group_list = variant_groups(groups);
+    Json variant_tenant_summary = variant_tenants(tenants, variant_group_list);
     out_variants.push_back({{"name", v.spec->variant},
                             {"duration_s", v.spec->duration.seconds()},
                             {"warmup_s", v.spec->warmup.seconds()},
@@ -252,7 +257,8 @@ Json make_report(const ScenarioFile& file, const std::vector<VariantResults>& va
                             {"scenario", v.spec->effective},
                             {"summary", mean_summary(summaries)},
                             {"ci95", ci95_summary(summaries)},
-                            {"groups", variant_groups(groups)},
+                            {"groups", std::move(variant_group_list)},
+                            {"tenants", std::move(variant_tenant_summary)},
                             {"figures", std::move(figures)},
                             {"figures_ci95", std::move(figures_ci95)},
                             {"histogram_ms", histogram_json(v.runs)},
@@ -311,7 +317,8 @@ struct TableRow {
   std::string label;
   const Json& summary;
   const Json& ci;
-  const Json* figures;  // null for a group's row
+  const Json* figures;     // null for a group's row
+  bool text_only = false;  // a line of text (the tenants' summary), no columns
 };
 
 }  // namespace
@@ -322,13 +329,18 @@ std::string format_table(const Json& report) {
   for (const auto& v : variants) {
     rows.push_back(
         {v.at("name").get<std::string>(), v.at("summary"), v.at("ci95"), &v.at("figures")});
-    if (show_groups(v))
-      for (const auto& g : v.at("groups"))
-        rows.push_back(
-            {"  " + g.at("name").get<std::string>(), g.at("summary"), g.at("ci95"), nullptr});
+    if (!show_groups(v)) continue;
+    if (v.at("groups").size() > kTenantRowsMax) {  // many tenants: one line says how they fared
+      rows.push_back({tenants_line(v), v.at("summary"), v.at("ci95"), nullptr, true});
+      continue;
+    }
+    for (const auto& g : v.at("groups"))
+      rows.push_back(
+          {"  " + g.at("name").get<std::string>(), g.at("summary"), g.at("ci95"), nullptr});
   }
   std::size_t name_width = 7;
-  for (const auto& r : rows) name_width = std::max(name_width, r.label.size());
+  for (const auto& r : rows)
+    if (!r.text_only) name_width = std::max(name_width, r.label.size());
   const std::vector<std::string> columns = table_columns(variants);
   // A scenario without any request (an election: nothing but a protocol) shows its figures only.
   const bool requests = columns.empty() || std::any_of(rows.begin(), rows.end(), [](const auto& r) {
@@ -343,6 +355,10 @@ std::string format_table(const Json& report) {
     out += fmt::format("  {:>{}}", c, std::max<std::size_t>(c.size(), 9));
   out += "\n";
   for (const auto& r : rows) {
+    if (r.text_only) {
+      out += r.label + "\n";
+      continue;
+    }
     out += fmt::format("{:<{}}", r.label, name_width);
     if (requests) {
       const double availability = number_or_nan(r.summary, {"availability"});

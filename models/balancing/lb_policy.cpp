@@ -12,15 +12,16 @@ std::uint64_t rendezvous_score(std::uint64_t key, std::uint64_t backend_seed) {
 
 std::uint32_t BackendPicker::pick(std::span<const std::uint32_t> candidates,
                                   std::span<const std::uint32_t> outstanding,
-                                  std::span<const std::uint64_t> seeds, std::uint64_t key) {
+                                  std::span<const std::uint64_t> seeds, std::uint64_t key,
+                                  std::uint64_t& turn) {
   DSIM_ASSERT(!candidates.empty(), "a backend is picked among at least one candidate");
   switch (policy_) {
     case LbPolicy::RoundRobin:
-      return candidates[turn_++ % candidates.size()];
+      return candidates[turn++ % candidates.size()];
     case LbPolicy::Random:
       return candidates[rng_.below(candidates.size())];
     case LbPolicy::LeastOutstanding:
-      return least_outstanding(candidates, outstanding);
+      return least_outstanding(candidates, outstanding, turn);
     case LbPolicy::PowerOfTwo:
       return power_of_two(candidates, outstanding);
     case LbPolicy::Sticky:
@@ -31,15 +32,16 @@ std::uint32_t BackendPicker::pick(std::span<const std::uint32_t> candidates,
 }
 
 std::uint32_t BackendPicker::least_outstanding(std::span<const std::uint32_t> candidates,
-                                               std::span<const std::uint32_t> outstanding) {
+                                               std::span<const std::uint32_t> outstanding,
+                                               std::uint64_t& turn) {
   const std::size_t n = candidates.size();
-  const std::size_t start = turn_ % n;
+  const std::size_t start = turn % n;
   std::size_t best = start;
   for (std::size_t step = 1; step < n; ++step) {
     const std::size_t i = (start + step) % n;
     if (outstanding[candidates[i]] < outstanding[candidates[best]]) best = i;
   }
-  turn_ = best + 1;
+  turn = best + 1;
   return candidates[best];
 }
 

@@ -50,13 +50,22 @@ class BackendPicker {
   /// number of requests in flight to backend b; `seeds[b]` its rendezvous identity.
   std::uint32_t pick(std::span<const std::uint32_t> candidates,
                      std::span<const std::uint32_t> outstanding,
-                     std::span<const std::uint64_t> seeds, std::uint64_t key);
+                     std::span<const std::uint64_t> seeds, std::uint64_t key) {
+    return pick(candidates, outstanding, seeds, key, turn_);
+  }
+  /// The same with a turn counter of the caller's (round_robin's counter, least_outstanding's
+  /// tie cursor): a balancer that picks among several candidate sets (a tenant's shuffle shard
+  /// each) keeps one per set, so that each set is served in turn on its own.
+  std::uint32_t pick(std::span<const std::uint32_t> candidates,
+                     std::span<const std::uint32_t> outstanding,
+                     std::span<const std::uint64_t> seeds, std::uint64_t key, std::uint64_t& turn);
 
   LbPolicy policy() const { return policy_; }
 
  private:
-  std::uint32_t least_outstanding(std::span<const std::uint32_t> candidates,
-                                  std::span<const std::uint32_t> outstanding);
+  static std::uint32_t least_outstanding(std::span<const std::uint32_t> candidates,
+                                         std::span<const std::uint32_t> outstanding,
+                                         std::uint64_t& turn);
   std::uint32_t power_of_two(std::span<const std::uint32_t> candidates,
                              std::span<const std::uint32_t> outstanding);
   static std::uint32_t sticky(std::span<const std::uint32_t> candidates,

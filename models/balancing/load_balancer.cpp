@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "models/shared/health.hpp"
@@ -35,6 +36,15 @@ std::vector<ConfigProblem> LoadBalancer::check(const Config& config) {
   return problems;
 }
 
+std::vector<ConfigProblem> LoadBalancer::check_targets(
+    const Config& config, const std::function<std::size_t(const ComponentRef&)>& nodes) {
+  const std::size_t backends = nodes(config.backends);
+  if (static_cast<std::size_t>(config.shuffle_shard_size) <= backends) return {};
+  return {{"shuffle_shard_size", "expected at most the " + std::to_string(backends) +
+                                     " nodes of '" + config.backends.name + "', got " +
+                                     std::to_string(config.shuffle_shard_size)}};
+}
+
 FigureDocs LoadBalancer::figure_docs() {
   return FigureDocs{
              {"forwarded", "requests", Combine::Sum, "requests forwarded to a backend"},
@@ -50,6 +60,12 @@ FigureDocs LoadBalancer::figure_docs() {
               "answered Dropped, unforwarded: their deadline had passed on arrival"},
              {"late_responses", "answers", Combine::Sum,
               "backend answers after the LB stopped waiting"},
+             {"shard_exhausted", "requests", Combine::Sum,
+              "shuffle sharding: answered Rejected because none of the tenant's backends was in "
+              "rotation (while others were; also in no_healthy_backend)"},
+             {"shard_fallbacks", "requests", Combine::Sum,
+              "shuffle sharding: forwarded outside the tenant's shard, none of which was in "
+              "rotation (shuffle_fallback)"},
          } +
          HealthChecker::figure_docs() + OutlierDetector::figure_docs() +
          FigureDocs{
@@ -65,10 +81,11 @@ FigureDocs LoadBalancer::figure_docs() {
 LoadBalancer::LoadBalancer(const LoadBalancerConfig& config, sim::Node& node,
                            std::vector<sim::NodeId> backends,
                            const std::vector<std::string>& backend_names, sim::Time measure_from,
-                           sim::Time measure_to)
+                           sim::Time measure_to, const RequestRecorder* tenants)
     : config_(config),
       backends_(std::move(backends)),
       outstanding_(backends_.size(), 0),
+      tenants_(tenants),
       picker_(config.policy, node.stream("lb")),
       checker_(config.health_check, backends_, kHealthTick, kProbeTimeout, *this, measure_from,
                measure_to),
@@ -82,6 +99,11 @@ LoadBalancer::LoadBalancer(const LoadBalancerConfig& config, sim::Node& node,
   DSIM_ASSERT(!backends_.empty(), "a load balancer needs at least one backend");
   DSIM_ASSERT(backend_names.size() == backends_.size(), "one name per backend");
   DSIM_ASSERT(config.timeout >= sim::Duration::zero(), "a timeout cannot be negative");
+  DSIM_ASSERT(config.shuffle_shard_size >= 0 &&
+                  static_cast<std::size_t>(config.shuffle_shard_size) <= backends_.size(),
+              "a shuffle shard has at most as many backends as the balancer");
+  DSIM_ASSERT(config.shuffle_shard_size == 0 || tenants != nullptr,
+              "shuffle sharding needs the run's tenants");
   rotation_.reserve(backends_.size());
   for (std::uint32_t b = 0; b < backends_.size(); ++b) {
     everyone_.push_back(b);
@@ -102,13 +124,30 @@ std::unique_ptr<Model> LoadBalancer::make(const LoadBalancerConfig& config, Buil
   std::vector<sim::NodeId> backends = ctx.resolve(config.backends);
   if (backends.empty())
     throw std::invalid_argument("backends: component '" + config.backends.name + "' has no nodes");
+  if (static_cast<std::size_t>(config.shuffle_shard_size) > backends.size())
+    throw std::invalid_argument("shuffle_shard_size: " + std::to_string(config.shuffle_shard_size) +
+                                " backends per tenant, "
+                                "but '" +
+                                config.backends.name + "' has " + std::to_string(backends.size()));
   std::vector<std::string> names;
   for (const sim::NodeId b : backends) names.push_back(ctx.cluster.node(b).name());
   return std::make_unique<LoadBalancer>(config, ctx.cluster.node(ctx.nodes[replica]),
-                                        std::move(backends), names, ctx.warmup_end, ctx.end);
+                                        std::move(backends), names, ctx.warmup_end, ctx.end,
+                                        &ctx.recorder);
 }
 
 void LoadBalancer::on_start(sim::Node& node) {
+  if (config_.shuffle_shard_size > 0 && shards_.empty()) {
+    // Every client has named its group by now (they are built before the run starts). The
+    // shards are configuration: a restart keeps them.
+    std::vector<std::string> names;
+    for (const GroupStats& g : tenants_->groups()) names.push_back(g.name);
+    shards_ = ShuffleShards(names, static_cast<std::uint64_t>(config_.shuffle_seed),
+                            static_cast<std::uint32_t>(backends_.size()),
+                            static_cast<std::uint32_t>(config_.shuffle_shard_size));
+    shard_candidates_.reserve(shards_.size());
+    shard_turns_.assign(shards_.tenants() + 1, 0);
+  }
   checker_.start(node);
   rotation_changed(node);
 }
@@ -132,13 +171,19 @@ void LoadBalancer::forward(sim::Node& node, const sim::Message& message) {
     answer(node, message.from, request.call_id, Outcome::Dropped);
     return;
   }
-  const std::vector<std::uint32_t>& candidates = panic_ ? everyone_ : rotation_;
-  if (candidates.empty()) {
+  bool fallback = false;
+  const std::span<const std::uint32_t> choice = candidates(request.tenant, fallback);
+  if (choice.empty()) {
     no_healthy_ += counted;
+    shard_exhausted_ += counted && !shards_.empty() && !rotation_.empty();
     answer(node, message.from, request.call_id, Outcome::Rejected);
     return;
   }
-  const std::uint32_t backend = picker_.pick(candidates, outstanding_, seeds_, request.key);
+  const std::uint32_t backend =
+      shards_.empty() || fallback
+          ? picker_.pick(choice, outstanding_, seeds_, request.key)
+          : picker_.pick(choice, outstanding_, seeds_, request.key,
+                         shard_turns_[std::min<std::size_t>(request.tenant, shards_.tenants())]);
   const auto id = forwards_.insert(
       Forward{.caller = message.from, .call_id = request.call_id, .backend = backend});
   Forward& f = *forwards_.find(id);
@@ -160,7 +205,21 @@ void LoadBalancer::forward(sim::Node& node, const sim::Message& message) {
     ++forwarded_;
     ++forwarded_measured_[backend];
     panic_forwarded_ += panic_;
+    shard_fallbacks_ += fallback;
   }
+}
+
+std::span<const std::uint32_t> LoadBalancer::candidates(std::uint16_t tenant, bool& fallback) {
+  const std::vector<std::uint32_t>& all = panic_ ? everyone_ : rotation_;
+  if (shards_.empty()) return all;
+  shard_candidates_.clear();  // keeps its capacity (k): no allocation
+  for (const std::uint32_t b : shards_.of(tenant))
+    if (panic_ || in_rotation(b)) shard_candidates_.push_back(b);
+  if (shard_candidates_.empty() && config_.shuffle_fallback) {
+    fallback = !all.empty();
+    return all;
+  }
+  return shard_candidates_;
 }
 
 void LoadBalancer::relay(sim::Node& node, const sim::Message& message) {
@@ -256,6 +315,8 @@ void LoadBalancer::figures(Figures& out) const {
   out.sum("deadline_expired", static_cast<double>(deadline_expired_));
   out.sum("dropped_past_deadline", static_cast<double>(dropped_));
   out.sum("late_responses", static_cast<double>(late_));
+  out.sum("shard_exhausted", static_cast<double>(shard_exhausted_));
+  out.sum("shard_fallbacks", static_cast<double>(shard_fallbacks_));
   checker_.figures(out);
   detector_.figures(out);
   out.mean("mean_out_of_rotation", out_of_rotation_.average());
