@@ -43,6 +43,8 @@
 // - Each ambassador replica decides on its own traffic; Flagger decides once, for all proxies,
 //   from metrics aggregated over all of them.
 // - No promotion: the canary's share stays canary_percent until the end or the rollback.
+// - No cost of its own: the proxy adds no latency (a relay's service_time and
+//   response_overhead model one, models/services/relay.hpp).
 // The canary may be the target itself: an A/A test (Kayenta's advice), to see how often the
 // analysis fails two identical versions.
 #pragma once
