@@ -120,6 +120,7 @@ Json write_components(const std::vector<ComponentSpec>& components) {
   Json out = Json::object();
   for (const auto& c : components) {
     Json entry = {{"model", c.model}, {"count", c.node_names.size()}};
+    if (!c.colocate_with.empty()) entry["colocate_with"] = c.colocate_with;
     Json model = c.binding->write(c.config);
     for (auto& [key, value] : model.items()) entry[key] = value;
     out[c.name] = std::move(entry);

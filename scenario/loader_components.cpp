@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cctype>
 
 #include "scenario/loader_parts.hpp"
@@ -57,6 +58,64 @@ void read_zones(const Json& component, const std::string& path, const NetworkSpe
   }
 }
 
+std::string component_names(const std::vector<ComponentSpec>& components) {
+  std::string names;
+  for (const auto& c : components) names += (names.empty() ? "" : ", ") + c.name;
+  return names;
+}
+
+// "colocate_with": "app": node i of this component runs on the machine of node i of "app" (a
+// sidecar and its application). The machine is named by its first component: no chains, so no
+// cycles. Colocated nodes share their machine's zone; without a "zone" of their own they take it.
+void check_colocation(const std::vector<bool>& declares_zone, const std::string& path,
+                      Problems& problems, std::vector<ComponentSpec>& components) {
+  for (std::size_t i = 0; i < components.size(); ++i) {
+    ComponentSpec& c = components[i];
+    if (c.colocate_with.empty()) continue;
+    const std::string where = path + "/" + c.name + "/colocate_with";
+    const auto host = std::find_if(components.begin(), components.end(), [&](const auto& other) {
+      return other.name == c.colocate_with;
+    });
+    if (host == components.end()) {
+      std::vector<std::string> names;
+      for (const auto& other : components) names.push_back(other.name);
+      const std::string suggestion = closest_name(c.colocate_with, names);
+      problems.add(where,
+                   "unknown component \"" + c.colocate_with + "\"" +
+                       (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)") +
+                       "; components: " + component_names(components));
+      continue;
+    }
+    if (&*host == &c) {
+      problems.add(where,
+                   "a component cannot be colocated with itself: name the component "
+                   "whose machines it shares (its application)");
+      continue;
+    }
+    if (!host->colocate_with.empty()) {
+      problems.add(where, "\"" + host->name + "\" is itself colocated with \"" +
+                              host->colocate_with + "\": name the machine's first component (\"" +
+                              host->colocate_with + "\") instead (no chains)");
+      continue;
+    }
+    if (host->node_names.size() != c.node_names.size()) {
+      problems.add(where, "expected a component with as many nodes as this one (" +
+                              std::to_string(c.node_names.size()) +
+                              "): node i shares the "
+                              "machine of node i, but \"" +
+                              host->name + "\" has " + std::to_string(host->node_names.size()));
+      continue;
+    }
+    if (!declares_zone[i]) {
+      c.node_zones = host->node_zones;  // on the machine, in its zone
+    } else if (c.node_zones != host->node_zones) {
+      problems.add(path + "/" + c.name + "/zone",
+                   "expected the zones of \"" + host->name +
+                       "\" (a node is in its machine's zone), or no \"zone\" at all");
+    }
+  }
+}
+
 }  // namespace
 
 void read_components(const Json& components, const std::string& path, const NetworkSpec& network,
@@ -67,6 +126,7 @@ void read_components(const Json& components, const std::string& path, const Netw
                      (components.is_object() ? std::string("an empty one") : shown(components)));
     return;
   }
+  std::vector<bool> declares_zone;  // per component read
   for (const auto& [name, component] : components.items()) {
     const std::string where = path + "/" + name;
     if (!valid_name(name)) {
@@ -102,6 +162,15 @@ void read_components(const Json& components, const std::string& path, const Netw
     for (std::int64_t i = 0; i < count; ++i)
       spec.node_names.push_back(count == 1 ? name : name + "[" + std::to_string(i) + "]");
     read_zones(component, where, network, problems, spec);
+    declares_zone.push_back(component.contains("zone"));
+    if (component.contains("colocate_with")) {
+      const Json& value = component.at("colocate_with");
+      if (value.is_string() && !value.get<std::string>().empty())
+        spec.colocate_with = value.get<std::string>();
+      else
+        problems.add(where + "/colocate_with",
+                     "expected the name of another component, got " + shown(value));
+    }
     const std::size_t before = problems.items().size();
     spec.config = spec.binding->parse(component, where, problems);
     if (problems.items().size() == before)
@@ -109,6 +178,7 @@ void read_components(const Json& components, const std::string& path, const Netw
         problems.add(where + "/" + p.field, p.message);
     out.push_back(std::move(spec));
   }
+  check_colocation(declares_zone, path, problems, out);
 }
 
 }  // namespace scenario

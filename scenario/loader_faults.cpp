@@ -93,10 +93,34 @@ std::optional<std::size_t> shared_group(const std::vector<std::vector<NodeRange>
   return std::nullopt;
 }
 
+// The component whose machines component `c`'s nodes run on: its colocate_with, or itself.
+std::size_t machine_component(const ScenarioSpec& scenario, std::size_t c) {
+  if (c == NodeRange::kSwitches || scenario.components[c].colocate_with.empty()) return c;
+  for (std::size_t i = 0; i < scenario.components.size(); ++i)
+    if (scenario.components[i].name == scenario.components[c].colocate_with) return i;
+  return c;
+}
+
+// The first of `groups` that has a node on the machine of a node of `group` (colocated
+// components: node i of each is on machine i), if any.
+std::optional<std::size_t> shared_machine(const ScenarioSpec& scenario,
+                                          const std::vector<std::vector<NodeRange>>& groups,
+                                          const std::vector<NodeRange>& group) {
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (const NodeRange& a : groups[g])
+      for (const NodeRange& b : group)
+        if (a.component != b.component && a.component != NodeRange::kSwitches &&
+            b.component != NodeRange::kSwitches &&
+            machine_component(scenario, a.component) == machine_component(scenario, b.component) &&
+            a.first < b.first + b.count && b.first < a.first + a.count)
+          return g;
+  return std::nullopt;
+}
+
 // "groups": [["a", "b[0]"], "c"]: at least two groups, each a name or a list of names, no node
 // in two of them.
-void read_groups(const ObjectFields& fields, const NodeIndex& index, Problems& problems,
-                 FaultSpec& f) {
+void read_groups(const ObjectFields& fields, const ScenarioSpec& scenario, const NodeIndex& index,
+                 Problems& problems, FaultSpec& f) {
   if (!fields.has("groups") || !fields.at("groups").is_array() || fields.at("groups").size() < 2) {
     problems.add(fields.path("groups"),
                  "expected at least two groups of node or component names, like [[\"a\"], "
@@ -118,6 +142,10 @@ void read_groups(const ObjectFields& fields, const NodeIndex& index, Problems& p
       if (const auto other = shared_group(f.groups, resolved))
         problems.add(where, "shares nodes with group " + std::to_string(*other) +
                                 ": a node can be in only one group of a partition");
+      else if (const auto machine = shared_machine(scenario, f.groups, resolved))
+        problems.add(where, "has nodes on the machines of group " + std::to_string(*machine) +
+                                " (colocate_with): a partition separates machines, and a "
+                                "machine's nodes go with it");
       f.groups.push_back(std::move(resolved));
     }
   }
@@ -181,7 +209,7 @@ void read_one(const Json& entry, const std::string& path, const ScenarioSpec& sc
       resolve_all(names, fields.path("target"), index, problems, f.targets);
   }
   if (f.action == "partition") {
-    read_groups(fields, index, problems, f);
+    read_groups(fields, scenario, index, problems, f);
     fields.get("one_way", f.one_way);
   }
   if (f.action == "cut" || f.action == "degrade") {

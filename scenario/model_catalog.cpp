@@ -26,6 +26,7 @@
 #include "models/pipelines/queue_sharder.hpp"
 #include "models/pipelines/reduce.hpp"
 #include "models/pipelines/splitter.hpp"
+#include "models/proxies/ambassador.hpp"
 #include "models/proxies/fault_proxy.hpp"
 #include "models/queues/autoscaler.hpp"
 #include "models/queues/queue.hpp"
@@ -52,6 +53,7 @@ std::vector<ModelBinding> all_models() {
       bind_model<OccStore>("occ_store"),
       bind_model<OccClient>("occ_client"),
       bind_model<FaultProxy>("fault_proxy"),
+      bind_model<Ambassador>("ambassador"),
       bind_model<ScatterGather>("scatter_gather"),
       bind_model<Sharder>("sharder"),
       bind_model<CellRouter>("cell_router"),

@@ -63,7 +63,7 @@ struct ModelBinding {
 };
 
 /// Keys of a component object that belong to the scenario, not to the model.
-inline const std::vector<std::string> kComponentKeys = {"model", "count", "zone"};
+inline const std::vector<std::string> kComponentKeys = {"model", "count", "zone", "colocate_with"};
 
 template <RegistrableModel M>
 ModelBinding bind_model(std::string name) {

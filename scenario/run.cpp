@@ -180,6 +180,17 @@ class Builder {
     }
   }
 
+  // What a reference to `name` means to the node being built: the node of that component on
+  // its own machine, if there is one (an application calls its sidecar over localhost, a
+  // sidecar its application), else all of the component's nodes.
+  std::vector<sim::NodeId> local_nodes(const std::string& name) const {
+    std::vector<sim::NodeId> all = nodes(name);
+    std::vector<sim::NodeId> local;
+    for (const sim::NodeId n : all)
+      if (n != building_ && cluster_.network().same_machine(n, building_)) local.push_back(n);
+    return local.empty() ? all : local;
+  }
+
   // A model emits exactly the figures it declares, each once and combined as declared; an
   // indexed family ("shard_share[i]") any number of times, one per index.
   static void check_declared(const ModelBinding& binding, const models::Figures& emitted) {
@@ -219,6 +230,12 @@ class Builder {
       for (std::size_t i = 0; i < c.node_names.size(); ++i)
         ids.push_back(cluster_.add_node(c.node_names[i], c.node_zones[i]));
     }
+    for (std::size_t c = 0; c < spec_.components.size(); ++c) {
+      if (spec_.components[c].colocate_with.empty()) continue;
+      const std::size_t host = *index_.component(spec_.components[c].colocate_with);
+      for (std::size_t i = 0; i < node_ids_[c].size(); ++i)
+        cluster_.colocate(node_ids_[host][i], node_ids_[c][i]);
+    }
     for (const auto& s : spec_.network.switches) switch_ids_.push_back(cluster_.add_node(s));
     for (const auto& l : spec_.network.links)
       for (const sim::NodeId from : nodes(l.from))
@@ -234,9 +251,10 @@ class Builder {
       models::BuildContext context{cluster_, faults_,          recorder_,          comp.name,
                                    {},       at(spec_.warmup), at(spec_.duration), {}};
       context.nodes = node_ids_[c];
-      context.resolve = [this](const models::ComponentRef& ref) { return nodes(ref.name); };
+      context.resolve = [this](const models::ComponentRef& ref) { return local_nodes(ref.name); };
       context.invariants = &invariants_;
       for (std::size_t r = 0; r < comp.node_names.size(); ++r) {
+        building_ = context.nodes[r];
         std::unique_ptr<models::Model> model = comp.binding->make(comp.config, context, r);
         instances_[c].push_back(model.get());
         cluster_.attach(context.nodes[r], std::move(model));
@@ -362,6 +380,7 @@ class Builder {
   std::vector<std::vector<models::Model*>> instances_;
   std::vector<std::vector<sim::NodeId>> node_ids_;  // per component, per replica
   std::vector<sim::NodeId> switch_ids_;
+  sim::NodeId building_ = sim::kNoNode;  // the node whose model build_models() is making
   std::deque<std::vector<models::Model*>> load_targets_;  // stable addresses for the events
   std::map<const FaultSpec*, std::size_t> load_records_;
   std::deque<sim::FailureProcess> failure_processes_;  // stable addresses for the events

@@ -4,7 +4,7 @@
 // File layout (JSON, comments allowed; unknown keys are errors everywhere):
 //   name, description, duration, warmup, seeds, base_variant,
 //   network:    { latency, loss, duplicate, bandwidth, fifo, zones, links }
-//   components: { NAME: { model, count, zone, ...the model's parameters } }
+//   components: { NAME: { model, count, zone, colocate_with, ...the model's parameters } }
 //   faults:     [ { action, at, for, target, ... } ]
 //   report:     { percentiles, window }
 //   slos:       { NAME: { objective, group, latency, period, ..., alerts: { RULE: {...} } } }
@@ -62,6 +62,7 @@ struct ComponentSpec {
   std::any config;                      // the model's Config, parsed
   std::vector<std::string> node_names;  // "api[0]", "api[1]", ...; just "api" when count is 1
   std::vector<int> node_zones;          // per node; -1 for none
+  std::string colocate_with;            // node i shares a machine with node i of that component
 };
 
 /// Nodes of a scenario, named without being listed (a fault on a 100,000-node component stays

@@ -208,6 +208,19 @@ void Cluster::drain_deferred(NodeId id) {
 }
 
 void Cluster::crash(NodeId id) {
+  for (const NodeId n : machine_of(id)) crash_one(n);
+}
+void Cluster::restart(NodeId id) {
+  for (const NodeId n : machine_of(id)) restart_one(n);
+}
+void Cluster::pause(NodeId id) {
+  for (const NodeId n : machine_of(id)) pause_one(n);
+}
+void Cluster::resume(NodeId id) {
+  for (const NodeId n : machine_of(id)) resume_one(n);
+}
+
+void Cluster::crash_one(NodeId id) {
   Node& n = *nodes_[id];
   if (n.state_ == NodeState::Crashed) return;
   n.state_ = NodeState::Crashed;
@@ -226,7 +239,7 @@ void Cluster::crash(NodeId id) {
   if (n.process_) n.process_->on_crash(n);
 }
 
-void Cluster::restart(NodeId id) {
+void Cluster::restart_one(NodeId id) {
   Node& n = *nodes_[id];
   if (n.state_ != NodeState::Crashed) return;
   n.state_ = NodeState::Up;
@@ -235,14 +248,14 @@ void Cluster::restart(NodeId id) {
   if (n.process_) n.process_->on_start(n);
 }
 
-void Cluster::pause(NodeId id) {
+void Cluster::pause_one(NodeId id) {
   Node& n = *nodes_[id];
   if (n.state_ != NodeState::Up) return;
   n.state_ = NodeState::Paused;
   n.deferred_.reserve(64);  // held events; a fault may allocate, the steady state does not
 }
 
-void Cluster::resume(NodeId id) {
+void Cluster::resume_one(NodeId id) {
   Node& n = *nodes_[id];
   if (n.state_ != NodeState::Paused) return;
   n.state_ = NodeState::Up;
@@ -252,7 +265,7 @@ void Cluster::resume(NodeId id) {
 
 void Cluster::set_slowdown(NodeId id, double factor) {
   DSIM_ASSERT(factor >= 1.0, "a slowdown factor is >= 1");
-  nodes_[id]->slowdown_ = factor;
+  for (const NodeId n : machine_of(id)) nodes_[n]->slowdown_ = factor;
 }
 
 }  // namespace sim

@@ -7,11 +7,17 @@
 //   hop's arrival -> Network::still_deliverable (a cut or partition in flight loses it) ->
 //   the next hop, or delivery: dropped if the destination is crashed, held if it is paused,
 //   else on_message. Messages live in a pool of fixed-size slots: no allocation per message.
+//
+// Machines: nodes put on one machine (colocate: a sidecar and its application) talk over
+// loopback (network.hpp) and share their fate: a crash, restart, pause, resume or slowdown of
+// any of them applies to every node of the machine, in id order. A sidecar does not survive its
+// application, nor the application its sidecar.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -52,11 +58,15 @@ class Cluster {
   std::size_t size() const { return nodes_.size(); }
   /// The node named `name`, in constant time.
   std::optional<NodeId> find(std::string_view name) const;
+  /// Puts `a` and `b` on one machine (Network::colocate): loopback between them, one fate.
+  void colocate(NodeId a, NodeId b) { network_.colocate(a, b); }
+  /// The nodes sharing `id`'s fate, `id` included, in id order.
+  std::span<const NodeId> machine_of(NodeId id) const { return network_.machine_of(id); }
 
   /// Runs on_start of every node that has a process, at now(), in node order.
   void start();
 
-  // ---- lifecycle faults ----
+  // ---- lifecycle faults (each applies to every node of the node's machine) ----
   /// Up or paused -> crashed: on_crash, pending timers and held events lost. No-op if crashed.
   void crash(NodeId id);
   /// Crashed -> up: on_start runs at once. No-op otherwise.
@@ -89,6 +99,10 @@ class Cluster {
   EventId schedule_timer(Node& node, Duration true_delay, TimerTag tag, std::uint64_t serial);
   void fire_timer(NodeId id, std::uint32_t incarnation, TimerTag tag, std::uint64_t serial);
   void drain_deferred(NodeId id);
+  void crash_one(NodeId id);
+  void restart_one(NodeId id);
+  void pause_one(NodeId id);
+  void resume_one(NodeId id);
 
   Simulator& sim_;
   Network network_;

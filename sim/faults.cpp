@@ -107,6 +107,13 @@ void FaultInjector::record(FaultRecord record) {
   log_.push_back(std::move(record));
 }
 
+std::string FaultInjector::machine_peers(NodeId node) const {
+  std::string peers;
+  for (const NodeId n : cluster_.machine_of(node))
+    if (n != node) peers += (peers.empty() ? "" : ",") + cluster_.node(n).name();
+  return peers.empty() ? peers : peers + " (same machine)";
+}
+
 std::string FaultInjector::link_name(LinkId link) const {
   if (link == kNoLink) return "all links";
   const auto [from, to] = cluster_.network().link_ends(link);
@@ -157,18 +164,23 @@ void FaultInjector::apply(std::size_t index) {
       p.handle = net.degrade_node(p.node, p.factor, p.loss);
       r = {"degrade", node_name, words("latency x%g, loss +%g", p.factor, p.loss), now, {}};
       break;
-    case Planned::Kind::ClockStep:
-      cluster_.node(p.node).clock().step(p.by);
+    case Planned::Kind::ClockStep:  // one machine, one clock
+      for (const NodeId n : cluster_.machine_of(p.node)) cluster_.node(n).clock().step(p.by);
       r = {"clock_step", node_name, "by " + format_duration(p.by), now, now};
       break;
     case Planned::Kind::ClockDrift:
-      cluster_.node(p.node).clock().set_drift_ppm(p.factor, now);
+      for (const NodeId n : cluster_.machine_of(p.node))
+        cluster_.node(n).clock().set_drift_ppm(p.factor, now);
       r = {"clock_drift", node_name, words("%g ppm", p.factor, 0), now, {}};
       break;
     case Planned::Kind::Slow:
       cluster_.set_slowdown(p.node, p.factor);
       r = {"slow", node_name, words("service x%g", p.factor, 0), now, {}};
       break;
+  }
+  if (p.node != kNoNode) {  // a fault on a node strikes its machine
+    const std::string peers = machine_peers(p.node);
+    if (!peers.empty()) r.detail += (r.detail.empty() ? "with " : ", with ") + peers;
   }
   p.record = log_.size();
   log_.push_back(std::move(r));

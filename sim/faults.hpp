@@ -1,6 +1,8 @@
 // The fault schedule: faults as verbs (crash, pause, partition, cut, degrade, step, drift,
 // slow), each applied at a given true time and, when given a duration, undone after it.
 // Every fault applied is recorded with its interval, for reports and timelines.
+// A fault on a node strikes its whole machine (cluster.hpp: crash, pause, slow; network.hpp:
+// degrade; a clock step or drift moves the machine's one clock): the record names the others.
 //
 // All scheduling happens before the run (set-up may allocate); applying a fault is an event
 // like any other, ordered by (time, sequence) with the model's events.
@@ -75,6 +77,8 @@ class FaultInjector {
   void apply(std::size_t index);
   void undo(std::size_t index);
   std::string link_name(LinkId link) const;
+  /// The other nodes on `node`'s machine, named, or "" when it is alone.
+  std::string machine_peers(NodeId node) const;
 
   Cluster& cluster_;
   std::vector<Planned> planned_;

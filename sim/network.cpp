@@ -7,7 +7,8 @@
 //   2. latency:    the latency distribution's draw for the message;
 //   3. duplicate:  one uniform, always (rng.bernoulli(duplicate));
 //   4. the copy's latency, only if duplicated.
-// Route, cut and partition drops draw nothing. Loopback (at == destination) draws nothing.
+// Route, cut and partition drops draw nothing. Loopback (at == destination, or both on one
+// machine) draws nothing.
 //
 // Bandwidth: a message that is lost on a link was still serialized onto it (it occupies the link
 // like any other); a duplicate copy does not occupy the link a second time. FIFO applies to the
@@ -95,7 +96,11 @@ void check_spec(const LinkSpec& spec, const char* what) {
 }  // namespace
 
 struct Network::Impl {
+  static constexpr std::uint32_t kAlone = std::numeric_limits<std::uint32_t>::max();
+
   struct NodeState {
+    NodeId id = kNoNode;             // its own id, so that machine_of() can view a lone node
+    std::uint32_t machine = kAlone;  // index into `machines`; kAlone: on a machine of its own
     std::string name;
     int zone = -1;
     std::uint32_t link_degree = 0;  // directed links into or out of this node
@@ -179,6 +184,8 @@ struct Network::Impl {
   std::vector<Degradation> degradations;
   double global_latency_factor = 1;
   double global_survival = 1;
+
+  std::vector<std::vector<NodeId>> machines;  // nodes of each shared machine, in id order
 
   std::vector<PartitionRecord> partitions;
   std::vector<PartitionId> active_partitions;  // in creation order
@@ -265,6 +272,16 @@ struct Network::Impl {
     return zone_matrix[za][zb];
   }
 
+  bool same_machine(NodeId a, NodeId b) const {
+    return a == b || (nodes[a].machine != kAlone && nodes[a].machine == nodes[b].machine);
+  }
+
+  std::span<const NodeId> machine_of(NodeId node) const {
+    const NodeState& n = nodes[node];
+    if (n.machine == kAlone) return {&n.id, 1};
+    return machines[n.machine];
+  }
+
   bool partitioned(NodeId origin, NodeId destination) const {
     for (const PartitionId id : active_partitions)
       if (partitions[id].separates(origin, destination)) return true;
@@ -291,9 +308,12 @@ struct Network::Impl {
       if (d.scope == Scope::Link) {
         factor = &links[d.target].latency_factor;
         survival = &links[d.target].survival;
-      } else if (d.scope == Scope::Node) {
-        factor = &nodes[d.target].latency_factor;
-        survival = &nodes[d.target].survival;
+      } else if (d.scope == Scope::Node) {  // the machine's interface: all its nodes
+        for (const NodeId n : machine_of(d.target)) {
+          nodes[n].latency_factor *= d.latency_factor;
+          nodes[n].survival *= 1 - d.extra_loss;
+        }
+        continue;
       }
       *factor *= d.latency_factor;
       *survival *= 1 - d.extra_loss;
@@ -341,6 +361,7 @@ void Network::add_node(NodeId id, std::string name, int zone) {
   Impl& m = *impl_;
   DSIM_ASSERT(id == m.nodes.size(), "add_node: node ids must be added in order 0, 1, 2, ...");
   Impl::NodeState node;
+  node.id = id;
   node.rng = Rng::stream(m.root_seed, "net:" + name);
   node.name = std::move(name);
   node.zone = zone < 0 ? -1 : zone;
@@ -429,6 +450,41 @@ LinkId Network::reverse_link(LinkId link) const {
   return find_link(to, from).value_or(kNoLink);
 }
 
+// ---- machines ----
+
+void Network::colocate(NodeId a, NodeId b) {
+  Impl& m = *impl_;
+  m.check_node(a, "colocate");
+  m.check_node(b, "colocate");
+  DSIM_ASSERT(a != b, "colocate: a machine needs two different nodes");
+  if (m.same_machine(a, b)) return;
+  if (m.nodes[a].machine == Impl::kAlone) std::swap(a, b);  // a has a machine, if either has
+  if (m.nodes[a].machine == Impl::kAlone) {
+    m.nodes[a].machine = static_cast<std::uint32_t>(m.machines.size());
+    m.machines.push_back({a});
+  }
+  const std::uint32_t into = m.nodes[a].machine;
+  std::vector<NodeId> moving{b};
+  if (m.nodes[b].machine != Impl::kAlone)
+    moving = std::exchange(m.machines[m.nodes[b].machine], {});
+  for (const NodeId n : moving) {
+    m.nodes[n].machine = into;
+    m.machines[into].push_back(n);
+  }
+  std::sort(m.machines[into].begin(), m.machines[into].end());
+}
+
+bool Network::same_machine(NodeId a, NodeId b) const {
+  impl_->check_node(a, "same_machine");
+  impl_->check_node(b, "same_machine");
+  return impl_->same_machine(a, b);
+}
+
+std::span<const NodeId> Network::machine_of(NodeId node) const {
+  impl_->check_node(node, "machine_of");
+  return impl_->machine_of(node);
+}
+
 // ---- faults ----
 
 void Network::cut_link(LinkId link) {
@@ -466,6 +522,14 @@ PartitionId Network::partition(std::vector<std::vector<NodeId>> groups, bool one
                   "partition: node " + m.nodes[node].name + " is in more than one group");
       p.group_of[node] = static_cast<std::int32_t>(g);
     }
+  }
+  // A machine goes with the first of its nodes that is named (its id order).
+  for (const auto& machine : m.machines) {
+    const auto named =
+        std::find_if(machine.begin(), machine.end(), [&p](NodeId n) { return p.group_of[n] >= 0; });
+    if (named == machine.end()) continue;
+    for (const NodeId n : machine)
+      if (p.group_of[n] < 0) p.group_of[n] = p.group_of[*named];
   }
   p.one_way = one_way;
   p.start = now;
@@ -512,7 +576,7 @@ bool Network::can_reach(NodeId a, NodeId b) const {
   Impl& m = *impl_;  // the route cache is filled on demand
   m.check_node(a, "can_reach");
   m.check_node(b, "can_reach");
-  if (a == b) return true;
+  if (m.same_machine(a, b)) return true;
   if (m.partitioned(a, b)) return false;
   if (m.uses_links(a, b)) return m.next_hop(a, b) != kNoLink;
   return true;
@@ -523,7 +587,7 @@ std::vector<NodeId> Network::route(NodeId a, NodeId b) const {
   if (!can_reach(a, b)) return {};
   std::vector<NodeId> path{a};
   if (a == b) return path;
-  if (!m.uses_links(a, b)) {
+  if (m.same_machine(a, b) || !m.uses_links(a, b)) {
     path.push_back(b);
     return path;
   }
@@ -545,7 +609,7 @@ HopDecision Network::transmit(NodeId origin, NodeId at, NodeId destination,
   HopDecision d;
   d.cut_epoch = m.fault_seq;
 
-  if (at == destination) {  // loopback: no network, no draws, not counted as a hop
+  if (m.same_machine(at, destination)) {  // loopback: no network, no draws, not a hop
     d.delivered = true;
     d.next = destination;
     d.arrival = now;
@@ -625,7 +689,9 @@ std::optional<DropReason> Network::in_flight_loss(const HopDecision& hop, NodeId
     if (m.links[hop.link].last_cut_seq > hop.cut_epoch) return DropReason::LinkCut;
   }
   // Partitions are logged in start order; only those that started after the hop matter (one
-  // active when the hop was decided would have dropped it then), healed ones included.
+  // active when the hop was decided would have dropped it then), healed ones included. None
+  // separates two nodes of one machine.
+  if (m.same_machine(origin, destination)) return std::nullopt;
   for (std::size_t i = m.partitions.size(); i-- > 0;) {
     const Impl::PartitionRecord& p = m.partitions[i];
     if (p.start_seq <= hop.cut_epoch) break;

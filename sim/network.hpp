@@ -17,6 +17,16 @@
 // removes one directed link (or both directions). Messages in flight on a link that is cut, or
 // between nodes that a partition separates, are lost when they arrive (`still_deliverable`).
 //
+// Machines (co-location): nodes put on one machine with colocate() (a sidecar and its
+// application, containers of one pod) talk over the machine's loopback: a message between two
+// of them takes one hop with no delay, no loss and no duplication, draws nothing, and no link
+// cut or partition affects it. A partition separates machines, not nodes: a partition that
+// names a node puts the peers on its machine that it does not name into the same group (two
+// nodes of one machine named in different groups keep their groups, and are still never
+// separated from each other). A node degradation (degrade_node) applies to every node of its
+// machine: they share its network interface. Each node keeps its own links, zone and stream for
+// traffic that leaves the machine. The Cluster adds the shared fate (cluster.hpp).
+//
 // Randomness: each directed explicit link draws from stream "link:<from>-><to>"; zone and
 // default hops from stream "net:<sender name>". Adding a node or a link does not change the
 // draws of the others.
@@ -25,6 +35,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -90,6 +101,15 @@ class Network {
   std::pair<NodeId, NodeId> link_ends(LinkId link) const;
   /// The link in the opposite direction (kNoLink if the link is one-way).
   LinkId reverse_link(LinkId link) const;
+
+  // ---- machines (co-location; set up before the run) ----
+  /// Puts `a` and `b`, and every node already on either one's machine, on one machine.
+  void colocate(NodeId a, NodeId b);
+  /// Whether `a` and `b` are one node or on one machine.
+  bool same_machine(NodeId a, NodeId b) const;
+  /// The nodes on `node`'s machine, `node` included, in id order (just `node` when alone).
+  /// Valid until the next add_node or colocate.
+  std::span<const NodeId> machine_of(NodeId node) const;
 
   // ---- faults ----
   void cut_link(LinkId link);

@@ -24,6 +24,7 @@ Relay::Relay(const RelayConfig& config, sim::Node& node, std::vector<sim::NodeId
     : config_(config),
       caller_(config.call, std::move(targets), kCall, /*recorder=*/nullptr, measure_from, *this),
       service_rng_(node.stream("service")),
+      response_rng_(node.stream("response")),
       measure_from_(measure_from),
       measure_to_(measure_to) {}
 
@@ -56,8 +57,12 @@ void Relay::on_message(sim::Node& node, const sim::Message& message) {
 
 void Relay::on_timer(sim::Node& node, sim::TimerTag tag) {
   if (caller_.on_timer(node, tag)) return;
-  DSIM_ASSERT(tag.kind == kServiceDone, "unknown relay timer");
-  if (inbound_.find(tag.value) != nullptr) forward(node, tag.value);
+  DSIM_ASSERT(tag.kind == kServiceDone || tag.kind == kResponseDone, "unknown relay timer");
+  if (inbound_.find(tag.value) == nullptr) return;
+  if (tag.kind == kServiceDone)
+    forward(node, tag.value);
+  else
+    answer(node, tag.value);
 }
 
 void Relay::forward(sim::Node& node, SlotTable<Inbound>::Id id) {
@@ -77,12 +82,21 @@ void Relay::forward(sim::Node& node, SlotTable<Inbound>::Id id) {
 }
 
 void Relay::on_call_done(sim::Node& node, const CallResult& result) {
-  const Inbound* in = inbound_.find(result.token);
+  Inbound* in = inbound_.find(result.token);
   DSIM_ASSERT(in != nullptr, "every call of a relay answers one request");
-  const Outcome answer = relay_answer(result.outcome);
-  node.send(in->from, RpcResponse{.call_id = in->request.call_id, .outcome = answer});
-  inbound_.erase(result.token);
-  if (measured(node.true_now())) ++(answer == Outcome::Ok ? answered_ok_ : answered_failed_);
+  in->answer = relay_answer(result.outcome);
+  const double work_ns = config_.response_overhead.sample(response_rng_) * node.slowdown();
+  if (work_ns > 0)
+    node.set_timer(sim::duration_from_ns(work_ns), {kResponseDone, result.token});
+  else
+    answer(node, result.token);
+}
+
+void Relay::answer(sim::Node& node, SlotTable<Inbound>::Id id) {
+  const Inbound in = *inbound_.find(id);
+  node.send(in.from, RpcResponse{.call_id = in.request.call_id, .outcome = in.answer});
+  inbound_.erase(id);
+  if (measured(node.true_now())) ++(in.answer == Outcome::Ok ? answered_ok_ : answered_failed_);
 }
 
 void Relay::on_crash(sim::Node& node) {

@@ -208,6 +208,30 @@ TEST_CASE("relay: a crash loses the requests in progress") {
   CHECK(b.relay->in_progress() == 0);
 }
 
+TEST_CASE("relay: its response overhead delays the answer, and a crash meanwhile loses it") {
+  // A sidecar's cost on both ways: 3 ms in (service_time), 2 ms out (response_overhead), scaled
+  // by the node's slowdown like the service time.
+  RelayConfig c = relay_config();
+  c.service_time = Distribution::constant(3e6);
+  c.response_overhead = Distribution::constant(2e6);
+  Bench b(c);
+  b.send_at(at_ms(1), RpcRequest{.call_id = 1, .key = 7});
+  b.send_at(at_ms(20), RpcRequest{.call_id = 2});
+  b.h.faults.crash(at_ms(25), b.h.nodes("relay").at(0), 1_ms);  // 2 answered at 24: on its way out
+  b.send_at(at_ms(40), RpcRequest{.call_id = 3});
+  b.h.faults.slow(at_ms(39), b.h.nodes("relay").at(0), 2);
+  b.h.run();
+  REQUIRE(b.backend->seen.size() == 3);
+  CHECK(b.backend->seen_at[0] == at_ms(4));  // 1 + 3 ms in
+  REQUIRE(b.probe->received.size() == 2);
+  CHECK(b.probe->received[0].call_id == 1);
+  CHECK(b.probe->received[0].at == at_ms(7));  // backend answers at 5, + 2 ms out
+  CHECK(b.probe->received[1].call_id == 3);
+  CHECK(b.probe->received[1].at == at_ms(40 + 6 + 1 + 4));  // both ways twice as slow
+  CHECK(b.figure("answered_ok") == 2);
+  CHECK(b.relay->in_progress() == 0);
+}
+
 TEST_CASE("relay: registered in the model catalog with the caller's sections") {
   const scenario::ModelBinding* relay = scenario::find_model("relay");
   REQUIRE(relay != nullptr);
