@@ -103,8 +103,8 @@ class Relay final : public Model, private CallerListener {
   }
   static FigureDocs figure_docs();
 
-  /// kCall is the first of the Caller's Caller::kTimerKinds kinds (2 to 5).
-  enum TimerKind : std::uint32_t { kServiceDone = 1, kCall = 2, kResponseDone = 6 };
+  /// kCall is the first of the Caller's Caller::kTimerKinds kinds (2 to 6).
+  enum TimerKind : std::uint32_t { kServiceDone = 1, kCall = 2, kResponseDone = 7 };
   static_assert(kResponseDone >= kCall + Caller::kTimerKinds);
 
   Relay(const RelayConfig& config, sim::Node& node, std::vector<sim::NodeId> targets,
