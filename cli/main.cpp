@@ -23,7 +23,8 @@ constexpr const char* kRunOptions =
       --variant NAME    run only this variant (repeatable)
       --out DIR         where the report goes (default: results/)
       --csv             also write the summary rows as CSV beside the report
-      --plot            also draw the p99 comparison and the timeline (PNG) beside it
+      --plot            also draw the p99 comparison and the timeline (PNG) beside it; the
+                        error budget too with SLOs, each tenant's failures with tenant_per_node
       --quiet           print only the report's path
       --timing          print wall time and events/s on stderr
       -j N, -jN         runs in parallel (default: all cores); the report is the same for any N

@@ -113,10 +113,24 @@ void report_plot_failure(const char* kind, const ScriptResult& r) {
 
 }  // namespace
 
-int plot(const fs::path& report, const std::string& stem, const fs::path& dir) {
+std::vector<std::string> plot_kinds(const nlohmann::json& report) {
+  bool slos = false, tenants = false;
+  for (const auto& variant : report.at("variants")) {
+    slos = slos || variant.contains("slos");
+    for (const auto& [name, component] : variant.at("scenario").at("components").items())
+      tenants = tenants || component.value("tenant_per_node", false);
+  }
+  std::vector<std::string> kinds{"p99", "timeline"};
+  if (slos) kinds.emplace_back("budget");
+  if (tenants) kinds.emplace_back("tenants");
+  return kinds;
+}
+
+int plot(const fs::path& report, const std::string& stem, const fs::path& dir,
+         const std::vector<std::string>& kinds) {
   const std::string script = std::string(DSIM_SOURCE_DIR) + "/analysis/plot.py";
   int status = 0;
-  for (const char* kind : {"p99", "timeline"}) {
+  for (const std::string& kind : kinds) {
     const fs::path png = dir / (stem + "." + kind + ".png");
     const ScriptResult r =
         run_program({"/usr/bin/python3", script, kind, report.string(), "-o", png.string()});
@@ -125,7 +139,7 @@ int plot(const fs::path& report, const std::string& stem, const fs::path& dir) {
       continue;
     }
     std::fflush(stdout);  // keep the lines in order on a terminal
-    report_plot_failure(kind, r);
+    report_plot_failure(kind.c_str(), r);
     status = 1;
   }
   return status;

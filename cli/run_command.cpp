@@ -174,7 +174,6 @@ std::string reproduce_command(const RunOptions& o, const std::vector<std::uint64
   return cmd;
 }
 
-// --- plotting ---------------------------------------------------------------------------------
 // --- running and printing ---------------------------------------------------------------------
 
 struct Outcome {
@@ -261,7 +260,7 @@ int run_command(const std::vector<std::string>& args) {
   if (!options.quiet) print_table(file, options, chosen.size(), seeds, outcome.report);
   std::printf("report:    %s\n", report_path.c_str());
   if (options.csv) std::printf("csv:       %s\n", csv_path.c_str());
-  int status = options.plot ? plot(report_path, stem, dir) : 0;
+  int status = options.plot ? plot(report_path, stem, dir, plot_kinds(outcome.report)) : 0;
   if (report_violations(outcome.report)) status = kInvariantViolated;
 
   const double wall =

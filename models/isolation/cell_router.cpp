@@ -7,6 +7,7 @@
 
 #include "models/balancing/lb_policy.hpp"
 #include "models/services/relay.hpp"
+#include "models/shared/expired_request.hpp"
 #include "models/shared/health.hpp"
 #include "sim/assert.hpp"
 #include "sim/rng.hpp"
@@ -126,8 +127,7 @@ void CellRouter::on_request(sim::Node& node, const sim::Message& message) {
   const sim::Time now = node.true_now();
   const bool counted = measured(now);
   if (counted) ++requests_;
-  if (request.deadline <= now) {  // its caller has given up: forwarding would be wasted work
-    node.send(message.from, RpcResponse{.call_id = request.call_id, .outcome = Outcome::Timeout});
+  if (answer_if_expired(node, message.from, request, now)) {
     if (counted) ++expired_;
     return;
   }

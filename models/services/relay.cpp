@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "models/shared/expired_request.hpp"
 #include "models/shared/health.hpp"
 #include "sim/assert.hpp"
 
@@ -72,8 +73,7 @@ void Relay::forward(sim::Node& node, SlotTable<Inbound>::Id id) {
     caller_.forward(node, in.request, id);  // may end (and answer) before it returns
     return;
   }
-  if (in.request.deadline <= now) {  // its caller has given up: calling would be wasted work
-    node.send(in.from, RpcResponse{.call_id = in.request.call_id, .outcome = Outcome::Timeout});
+  if (answer_if_expired(node, in.from, in.request, now)) {
     inbound_.erase(id);
     if (measured(now)) ++expired_;
     return;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "models/services/relay.hpp"
+#include "models/shared/expired_request.hpp"
 #include "models/shared/health.hpp"
 #include "models/shared/true_time_timer.hpp"
 #include "sim/assert.hpp"
@@ -124,31 +124,61 @@ ShardFunction Sharder::shard_function(const Config& config, std::uint32_t shards
                              static_cast<std::uint32_t>(config.virtual_nodes), std::move(splits));
 }
 
-std::vector<std::size_t> Sharder::shard_sizes(const Config& config, std::size_t nodes) {
+std::vector<ConfigProblem> Sharder::check_targets(
+    const Config& config, const std::function<std::size_t(const ComponentRef&)>& nodes) {
+  const std::size_t count = nodes(config.call.target);
+  const std::string of_target =
+      std::to_string(count) + " nodes of '" + config.call.target.name + "'";
   const auto replicas = static_cast<std::size_t>(config.replicas);
-  const std::string target = "'" + config.call.target.name + "'";
   std::size_t listed = 0;
   for (const ShardReplicas& s : config.shard_replicas)
     listed += static_cast<std::size_t>(s.replicas);
-  if (listed > nodes || (nodes - listed) % replicas != 0) {
-    const std::string what =
-        config.shard_replicas.empty()
-            ? "replicas: " + std::to_string(replicas) + " does not divide the "
-            : "shard_replicas: " + std::to_string(listed) + " replicas for the listed shards and " +
-                  std::to_string(replicas) + " for each other do not add up to the ";
-    throw std::invalid_argument(what + std::to_string(nodes) + " nodes of " + target);
+  if (listed > count || (count - listed) % replicas != 0) {
+    if (config.shard_replicas.empty())
+      return {{"replicas",
+               "expected a divisor of the " + of_target + ", got " + std::to_string(replicas)}};
+    return {{"shard_replicas", std::to_string(listed) + " replicas for the listed shards and " +
+                                   std::to_string(replicas) +
+                                   " for each other do not add up to the " + of_target}};
   }
-  const std::size_t shards = config.shard_replicas.size() + (nodes - listed) / replicas;
-  std::vector<std::size_t> sizes(shards, replicas);
-  for (std::size_t i = 0; i < config.shard_replicas.size(); ++i) {
-    const auto shard = static_cast<std::size_t>(config.shard_replicas[i].shard);
-    if (shard >= shards)
-      throw std::invalid_argument("shard_replicas/" + std::to_string(i) + "/shard: shard " +
-                                  std::to_string(shard) + ", but the " + std::to_string(nodes) +
-                                  " nodes of " + target + " make " + std::to_string(shards) +
-                                  " shards");
-    sizes[shard] = static_cast<std::size_t>(config.shard_replicas[i].replicas);
-  }
+  std::vector<ConfigProblem> problems;
+  const std::size_t shards = config.shard_replicas.size() + (count - listed) / replicas;
+  const std::string make = "the " + of_target + " make " + std::to_string(shards) + " shards";
+  for (std::size_t i = 0; i < config.shard_replicas.size(); ++i)
+    if (static_cast<std::size_t>(config.shard_replicas[i].shard) >= shards)
+      problems.push_back(
+          {"shard_replicas/" + std::to_string(i) + "/shard",
+           "shard " + std::to_string(config.shard_replicas[i].shard) + ", but " + make});
+  const auto too_many = [&](std::int64_t wanted, const std::string& field) {
+    if (static_cast<std::size_t>(wanted) > shards)
+      problems.push_back({field, "expected at most " + std::to_string(shards) + " shards (" + make +
+                                     "), got " + std::to_string(wanted)});
+  };
+  too_many(config.shards, "shards");
+  for (std::size_t i = 0; i < config.reshard.size(); ++i)
+    too_many(config.reshard[i].shards, "reshard/" + std::to_string(i) + "/shards");
+  if (config.per_shard && shards > static_cast<std::size_t>(Config::kMaxPerShard))
+    problems.push_back({"per_shard", std::to_string(shards) +
+                                         " shards, but per-shard figures go up to " +
+                                         std::to_string(Config::kMaxPerShard) + " (set it false)"});
+  if (config.function == ShardFunctionKind::Range && !config.range_splits.empty() &&
+      config.range_splits.size() + 1 != shards)
+    problems.push_back({"range_splits", "expected one split point fewer than the shards (" + make +
+                                            "), got " +
+                                            std::to_string(config.range_splits.size())});
+  return problems;
+}
+
+std::vector<std::size_t> Sharder::shard_sizes(const Config& config, std::size_t nodes) {
+  const auto replicas = static_cast<std::size_t>(config.replicas);
+  std::size_t listed = 0;
+  for (const ShardReplicas& s : config.shard_replicas)
+    listed += static_cast<std::size_t>(s.replicas);
+  DSIM_ASSERT(listed <= nodes && (nodes - listed) % replicas == 0, "checked by check_targets");
+  std::vector<std::size_t> sizes(config.shard_replicas.size() + (nodes - listed) / replicas,
+                                 replicas);
+  for (const ShardReplicas& s : config.shard_replicas)
+    sizes.at(static_cast<std::size_t>(s.shard)) = static_cast<std::size_t>(s.replicas);
   return sizes;
 }
 
@@ -156,20 +186,6 @@ std::unique_ptr<Model> Sharder::make(const Config& config, BuildContext& ctx, st
   DSIM_ASSERT(replica < ctx.nodes.size(), "sharder replica out of range");
   std::vector<sim::NodeId> nodes = resolve_target(config.call, ctx);
   const std::vector<std::size_t> sizes = shard_sizes(config, nodes.size());
-  const auto available = static_cast<std::int64_t>(sizes.size());
-  const auto too_many = [&](std::int64_t shards, const std::string& where) {
-    if (shards > available)
-      throw std::invalid_argument(where + ": " + std::to_string(shards) + " shards, but '" +
-                                  config.call.target.name + "' has nodes for " +
-                                  std::to_string(available));
-  };
-  too_many(config.shards, "shards");
-  for (std::size_t i = 0; i < config.reshard.size(); ++i)
-    too_many(config.reshard[i].shards, "reshard/" + std::to_string(i) + "/shards");
-  if (config.per_shard && available > Config::kMaxPerShard)
-    throw std::invalid_argument("per_shard: " + std::to_string(available) +
-                                " shards, but per-shard figures go up to " +
-                                std::to_string(Config::kMaxPerShard) + " (set it false)");
   return std::make_unique<Sharder>(config, std::move(nodes), sizes, ctx.warmup_end, ctx.end);
 }
 
@@ -287,8 +303,7 @@ void Sharder::on_request(sim::Node& node, const sim::Message& message) {
   const sim::Time now = node.true_now();
   const bool counted = measured(now);
   if (counted) ++requests_;
-  if (request.deadline <= now) {  // its caller has given up: forwarding would be wasted work
-    node.send(message.from, RpcResponse{.call_id = request.call_id, .outcome = Outcome::Timeout});
+  if (answer_if_expired(node, message.from, request, now)) {
     if (counted) ++expired_;
     return;
   }

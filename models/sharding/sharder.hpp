@@ -90,8 +90,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "models/sharding/key_migration.hpp"
@@ -239,11 +241,15 @@ class Sharder final : public Model, private CallerListener {
   static FigureDocs figure_docs();
   static std::vector<ConfigProblem> check(const Config& c);
   static std::unique_ptr<Model> make(const Config& config, BuildContext& ctx, std::size_t replica);
-  /// The sharding function of `config` over `shards` shards. Throws std::invalid_argument (a
-  /// scenario error) when range splits do not fit.
+  /// The sharding function of `config` over `shards` shards (range splits checked by
+  /// check_targets).
   static ShardFunction shard_function(const Config& config, std::uint32_t shards);
-  /// Each shard's replica count for a target of `nodes` nodes. Throws std::invalid_argument (a
-  /// scenario error) when they do not add up to it.
+  /// Problems against the target's node count: replicas that do not add up to it, listed
+  /// shards, `shards` or reshard steps past the shards it makes, range splits that do not
+  /// match them, per-shard figures for too many.
+  static std::vector<ConfigProblem> check_targets(
+      const Config& config, const std::function<std::size_t(const ComponentRef&)>& nodes);
+  /// Each shard's replica count for a target of `nodes` nodes (check_targets found none).
   static std::vector<std::size_t> shard_sizes(const Config& config, std::size_t nodes);
 
   /// `targets`: the target's nodes, shard by shard as `sizes` says. Figures count over

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/scenarios/dsim_process.hpp"
@@ -242,6 +243,32 @@ TEST_CASE("with --plot both figures are drawn when a variant has no successful r
   for (const auto& e : fs::directory_iterator(dir.path())) entries.push_back(e.path().filename());
   std::sort(entries.begin(), entries.end());
   CHECK(entries == std::vector<std::string>{out, "tiny.json"});
+}
+
+TEST_CASE("with --plot a scenario with SLOs and tenants also gets its budget and tenant plots") {
+  const test::TempDir dir;
+  std::string text = kScenario;
+  text.replace(text.find("\"target\": \"api\"}"), 0, "\"count\": 3, \"tenant_per_node\": true, ");
+  dir.write("plain.json", kScenario);
+  dir.write("tenants.json", text);
+  text.replace(text.find("\"variants\""), 0,
+               "\"slos\": {\"availability\": {\"objective\": \"99%\", \"period\": \"1h\", "
+               "\"alerts\": {}}},\n  ");
+  dir.write("slos.json", text);
+  for (const auto& [name, extra] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"plain", {}}, {"tenants", {"tenants"}}, {"slos", {"budget", "tenants"}}}) {
+    INFO(name);
+    const test::Process p =
+        test::run_dsim("run " + name + ".json --seeds 1 --quiet --plot", dir.path());
+    CHECK(p.status == 0);
+    CHECK(p.err.empty());
+    for (const std::string kind : {"budget", "tenants"}) {
+      const bool wanted = std::find(extra.begin(), extra.end(), kind) != extra.end();
+      const fs::path plot = dir.path() / "results" / (name + "." + kind + ".png");
+      CHECK((wanted ? png(plot) : !fs::exists(plot)));
+      CHECK((p.out.find(kind + ".png") != std::string::npos) == wanted);
+    }
+  }
 }
 
 TEST_CASE("a plot that fails is reported as the plotting step's failure, with plot.py's message") {

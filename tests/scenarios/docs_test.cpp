@@ -1,5 +1,6 @@
 // The documentation lists what the code declares: every model's figures are in
-// docs/report-format.md under the model's heading, with their unit; so are its series.
+// docs/report-format.md under the model's heading, with their unit; so are its series. The
+// README's library table has a row for every scenario of the library.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -28,4 +29,18 @@ TEST_CASE("docs/report-format.md lists every figure and series of every model") 
             std::string::npos);
     }
   }
+}
+
+TEST_CASE("the README's library table has a row for every library scenario") {
+  namespace fs = std::filesystem;
+  const std::string readme = test::slurp(fs::path(DSIM_SOURCE_DIR) / "README.md");
+  int scenarios = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(DSIM_SOURCE_DIR) / "scenarios")) {
+    if (entry.path().extension() != ".json") continue;
+    ++scenarios;
+    const std::string stem = entry.path().stem().string();
+    INFO("scenario " << stem);
+    CHECK(readme.find("| [`" + stem + "`](scenarios/" + stem + ".json) | ") != std::string::npos);
+  }
+  CHECK(scenarios > 0);
 }

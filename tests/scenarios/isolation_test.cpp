@@ -5,7 +5,6 @@
 // JSON path, before anything runs).
 #include <catch2/catch.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/scenario_error.hpp"
+#include "tests/scenario_report.hpp"
 
 namespace {
 
@@ -42,21 +42,10 @@ const std::string kIsolation = R"({
 })";
 
 Json report_of(const std::string& text) {
-  const auto file = scenario::load_scenario_text(text, "isolation.json");
-  std::vector<scenario::VariantResults> variants;
-  for (const auto& v : file.variants) {
-    variants.push_back({&v, {}});
-    for (const auto seed : v.seeds) variants.back().runs.push_back(scenario::run_scenario(v, seed));
-  }
-  return scenario::make_report(file, variants);
+  return dsimtest::report_of(text, "isolation.json");
 }
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+using dsimtest::lines;
 
 const Json& variant(const Json& report, const std::string& name) {
   for (const Json& v : report.at("variants"))

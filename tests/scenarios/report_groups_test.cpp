@@ -3,13 +3,13 @@
 // component figure; report.columns puts figures in the table (and alone, without requests).
 #include <catch2/catch.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "scenario/report.hpp"
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
+#include "tests/scenario_report.hpp"
 
 namespace {
 
@@ -36,21 +36,10 @@ std::string two_cells(const std::string& group_a, const std::string& group_b) {
 }
 
 Json report_of(const std::string& text) {
-  const auto file = scenario::load_scenario_text(text, "cells.json");
-  std::vector<scenario::VariantResults> variants;
-  for (const auto& v : file.variants) {
-    variants.push_back({&v, {}});
-    for (const auto seed : v.seeds) variants.back().runs.push_back(scenario::run_scenario(v, seed));
-  }
-  return scenario::make_report(file, variants);
+  return dsimtest::report_of(text, "cells.json");
 }
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+using dsimtest::lines;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "scenario/report.hpp"
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
+#include "tests/scenario_report.hpp"
 
 namespace {
 
@@ -45,13 +46,7 @@ const std::vector<double>& series(const scenario::RunResult& r, const std::strin
 }
 
 Json report_of(const std::string& text) {
-  const auto file = scenario::load_scenario_text(text, "overloaded.json");
-  std::vector<scenario::VariantResults> variants;
-  for (const auto& v : file.variants) {
-    variants.push_back({&v, {}});
-    for (const auto seed : v.seeds) variants.back().runs.push_back(scenario::run_scenario(v, seed));
-  }
-  return scenario::make_report(file, variants);
+  return dsimtest::report_of(text, "overloaded.json");
 }
 
 }  // namespace

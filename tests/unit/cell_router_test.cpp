@@ -15,7 +15,7 @@
 #include "models/services/server.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
-#include "tests/unit/allocation_counter.hpp"
+#include "tests/unit/tenant_overload.hpp"
 
 using namespace sim;
 using models::CellRouter;
@@ -231,28 +231,13 @@ TEST_CASE("cell router: a crash loses the requests it was forwarding, not the pi
 
 TEST_CASE("cell router: the steady state allocates nothing per request") {
   dsimtest::ModelHarness h(9, at_ms(100), at_ms(2000));
-  models::ServerConfig server;
-  server.workers = 2;
-  server.queue_limit = 100;
-  h.build<models::Server>("api", 8, server);
+  dsimtest::build_tenant_servers(h);
   CellRouterConfig config;
   config.call.target.name = "api";
   config.call.timeout = 20_ms;
   config.call.retry.max_attempts = 2;
   config.cells = 4;
   CellRouter* router = h.build<CellRouter>("router", 1, config).at(0);
-  models::OpenLoopClientConfig client;
-  client.rate.per_second = 1000;  // an overload during the warm-up: tables grow to a peak
-  client.schedule.push_back({.at = 700_ms, .rate = {200}});
-  client.tenancy.tenant_per_node = true;
-  client.call.target.name = "router";
-  client.call.timeout = 50_ms;
-  h.build<models::OpenLoopClient>("client", 20, client);
-  h.faults.crash(at_ms(300), h.nodes("api").at(2), 200_ms);
-  h.cluster.start();
-  h.sim.run_until(at_ms(900));
-  const std::uint64_t before = allocation_count();
-  h.sim.run_until(at_ms(2000));
-  CHECK(allocation_count() - before == 0);
+  CHECK(dsimtest::steady_state_allocations(h, "router") == 0);
   CHECK(dsimtest::figure(*router, "requests") > 3000);
 }

@@ -145,15 +145,37 @@ scenario::RunResult load_four_shards(const std::string& sharder) {
 }  // namespace
 
 TEST_CASE("sharder configuration errors are scenario errors") {
-  CHECK_THROWS(load_four_shards(R"(, "function": "range")"));  // no splits
-  CHECK_THROWS(
-      load_four_shards(R"(, "function": "range", "range_splits": [{"at": 5}])"));  // 4 shards
-  CHECK_THROWS(load_four_shards(
-      R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 5}, {"at": 6}])"));
-  CHECK_THROWS(load_four_shards(R"(, "replicas": 3)"));                // does not divide 4
-  CHECK_THROWS(load_four_shards(R"(, "range_splits": [{"at": 5}])"));  // not range
+  using scenario::ScenarioError;
+  CHECK_THROWS_AS(load_four_shards(R"(, "function": "range")"), ScenarioError);  // no splits
+  CHECK_THROWS_AS(load_four_shards(R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 5},
+                                                                             {"at": 6}])"),
+                  ScenarioError);
+  CHECK_THROWS_AS(load_four_shards(R"(, "range_splits": [{"at": 5}])"), ScenarioError);
   CHECK_NOTHROW(load_four_shards(
       R"(, "function": "range", "range_splits": [{"at": 5}, {"at": 6}, {"at": 7}])"));
+}
+
+TEST_CASE("a sharder that does not fit its target's nodes is refused at load, field by field") {
+  // Each needs the target's node count, so the loader asks the model once the wiring is known;
+  // a throw from the run instead would be an internal error (exit 1).
+  const auto error_of = [](const std::string& sharder) -> std::string {
+    try {
+      load_four_shards(sharder);
+    } catch (const scenario::ScenarioError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK_THAT(error_of(R"(, "replicas": 3)"),
+             Catch::Contains("/components/router/replicas: expected a divisor of the 4 nodes "
+                             "of 'shards', got 3"));
+  CHECK_THAT(error_of(R"(, "function": "range", "range_splits": [{"at": 5}])"),
+             Catch::Contains("/components/router/range_splits: expected one split point fewer "
+                             "than the shards (the 4 nodes of 'shards' make 4 shards), got 1"));
+  CHECK_THAT(error_of(R"(, "shards": 5)"),
+             Catch::Contains("/components/router/shards: expected at most 4 shards"));
+  CHECK_THAT(error_of(R"(, "reshard": [{"at": "1s", "shards": 6}])"),
+             Catch::Contains("/components/router/reshard/0/shards: expected at most 4 shards"));
 }
 
 namespace {

@@ -20,7 +20,7 @@
 #include "models/shared/health.hpp"
 #include "tests/model_harness.hpp"
 #include "tests/test_time.hpp"
-#include "tests/unit/allocation_counter.hpp"
+#include "tests/unit/tenant_overload.hpp"
 
 using namespace sim;
 using models::LbPolicy;
@@ -292,29 +292,14 @@ TEST_CASE("load balancer: shuffle sharding allocates nothing per request") {
   for (const LbPolicy p :
        {LbPolicy::RoundRobin, LbPolicy::PowerOfTwo, LbPolicy::LeastOutstanding}) {
     dsimtest::ModelHarness h(9, at_ms(100), at_ms(2000));
-    models::ServerConfig server;
-    server.workers = 2;
-    server.queue_limit = 100;
-    h.build<models::Server>("api", 8, server);
+    dsimtest::build_tenant_servers(h);
     LoadBalancerConfig config = checked({});
     config.policy = p;
     config.backends.name = "api";
     config.shuffle_shard_size = 3;
     config.timeout = 20_ms;
     LoadBalancer* lb = h.build<LoadBalancer>("lb", 1, config).at(0);
-    models::OpenLoopClientConfig client;
-    client.rate.per_second = 1000;  // an overload during the warm-up: tables grow to a peak
-    client.schedule.push_back({.at = 700_ms, .rate = {200}});
-    client.tenancy.tenant_per_node = true;
-    client.call.target.name = "lb";
-    client.call.timeout = 50_ms;
-    h.build<models::OpenLoopClient>("client", 20, client);
-    h.faults.crash(at_ms(300), h.nodes("api").at(2), 200_ms);
-    h.cluster.start();
-    h.sim.run_until(at_ms(900));
-    const std::uint64_t before = allocation_count();
-    h.sim.run_until(at_ms(2000));
-    CHECK(allocation_count() - before == 0);
+    CHECK(dsimtest::steady_state_allocations(h, "lb") == 0);
     CHECK(dsimtest::figure(*lb, "forwarded") > 3000);
     CHECK(lb->shuffle_shards().tenants() == 20);
   }
