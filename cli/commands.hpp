@@ -1,6 +1,7 @@
 // The dsim subcommands. Each returns the process exit status: 0 ok, 2 bad input, 1 internal error
 // (or a failed --plot), 3 a run violated an invariant of its models (the report is complete and
-// lists them); an output that cannot be written throws OutputError (4, output_file.hpp).
+// lists them), 5 a run stopped by --max-events or --max-wall (no report); an output that cannot
+// be written throws OutputError (4, output_file.hpp).
 #pragma once
 
 #include <string>
@@ -10,6 +11,8 @@ namespace cli {
 
 /// The exit status of a run in which a model's invariant was violated.
 inline constexpr int kInvariantViolated = 3;
+/// The exit status of `dsim run` stopped by --max-events or --max-wall (no report written).
+inline constexpr int kStopped = 5;
 
 int run_command(const std::vector<std::string>& args);
 int validate_command(const std::vector<std::string>& args);

@@ -28,14 +28,20 @@ constexpr const char* kRunOptions =
       --quiet           print only the report's path
       --timing          print wall time and events/s on stderr
       -j N, -jN         runs in parallel (default: all cores); the report is the same for any N
+      --max-events N    stop a run after N events (exit status 5, no report)
+      --max-wall TIME   stop every run after TIME of wall time, e.g. 10m (exit status 5, no report)
+      --max-memory SIZE the memory the runs may need at once, e.g. 32G (default: what the system
+                        has available); more is refused before anything runs
 )";
 
 constexpr const char* kHelpOption = "      -h, --help        print this help\n";
 
 constexpr const char* kExitStatus =
     R"(exit status: 0 ok, 2 bad input (the message names the file, the JSON path and what was
-expected), 4 an output could not be written (the message names the file and the reason; nothing
-is left under its name), 1 internal error (or a failed --plot).
+expected, or a run too large for the memory), 3 a run violated an invariant of its models (the
+report is complete and lists them), 4 an output could not be written (the message names the file
+and the reason; nothing is left under its name), 5 a run stopped by --max-events or --max-wall
+(no report), 1 internal error (or a failed --plot).
 )";
 
 struct Command {
@@ -53,7 +59,9 @@ reproduces the run, and writes the JSON report DIR/<file stem>.report.json, name
 scenario file (scenarios/retry-storm.json -> results/retry-storm.report.json). It refuses to
 overwrite a report written from another scenario file: choose another --out.
 With --plot, a plot that fails is reported with plot.py's message and the exit status is 1
-(the report is written already).
+(the report is written already). Before running, it estimates the memory the runs need at once
+(report windows, nodes) and refuses, with the estimate, what exceeds the memory available or
+--max-memory. On a terminal, runs long enough show a progress line on stderr.
 )";
 
 const std::array<Command, 3> kCommands{{

@@ -9,11 +9,15 @@
 #include <optional>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cli/commands.hpp"
 #include "cli/output_file.hpp"
 #include "cli/parallel_runs.hpp"
 #include "cli/plot.hpp"
+#include "cli/preflight.hpp"
 #include "cli/report_files.hpp"
+#include "cli/run_progress.hpp"
 #include "scenario/report.hpp"
 #include "scenario/run.hpp"
 #include "scenario/scenario.hpp"
@@ -34,6 +38,9 @@ struct RunOptions {
   std::string out_dir = kDefaultOut;
   bool csv = false, plot = false, quiet = false, timing = false;
   std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
+  std::optional<std::uint64_t> max_events;  // per run
+  std::optional<sim::Duration> max_wall;    // the whole command
+  std::optional<double> max_memory;         // bytes; default: the memory available
 };
 
 std::uint64_t parse_count(const std::string& flag, const std::string& value, std::uint64_t min) {
@@ -49,6 +56,15 @@ std::uint64_t parse_count(const std::string& flag, const std::string& value, std
     throw UsageError{flag + " expects an integer >= " + std::to_string(min) + ", got \"" + value +
                      "\""};
   return v;
+}
+
+sim::Duration parse_wall(const std::string& value) {
+  try {
+    const sim::Duration d = sim::parse_duration(value);
+    if (d > sim::Duration::zero()) return d;
+  } catch (const sim::ParseError&) {
+  }
+  throw UsageError{"--max-wall expects a duration > 0 such as 90s or 10m, got \"" + value + "\""};
 }
 
 void add_once(std::vector<std::string>& names, const std::string& name, const char* flag) {
@@ -93,7 +109,16 @@ RunOptions parse(const std::vector<std::string>& args) {
       o.quiet = true;
     else if (a == "--timing")
       o.timing = true;
-    else if (a == "-j")
+    else if (a == "--max-events")
+      o.max_events = parse_count(a, value(), 1);
+    else if (a == "--max-wall")
+      o.max_wall = parse_wall(value());
+    else if (a == "--max-memory") {
+      o.max_memory = parse_size(value());
+      if (!o.max_memory)
+        throw UsageError{"--max-memory expects a size such as 8G, 512M or 20000000000, got \"" +
+                         args[i] + "\""};
+    } else if (a == "-j")
       o.jobs = parse_count(a, value(), 1);
     else if (a.starts_with("-j"))  // -j4, as make and ninja take it
       o.jobs = parse_count("-j", a.substr(2), 1);
@@ -181,20 +206,51 @@ struct Outcome {
   std::uint64_t events = 0;
 };
 
+struct Stopped {
+  std::string message;
+};
+
+[[noreturn]] void throw_stopped(const RunOptions& o, const scenario::ScenarioSpec& spec,
+                                const scenario::RunResult& r,
+                                const std::vector<scenario::RunResult>& all) {
+  const auto complete = static_cast<std::size_t>(
+      std::count_if(all.begin(), all.end(), [](const auto& x) { return !x.stopped; }));
+  const std::string where = "variant " + spec.variant + ", seed " + std::to_string(r.seed) +
+                            ", stopped at " + sim::format_duration(r.simulated) + " of " +
+                            sim::format_duration(spec.duration) + " after " +
+                            std::to_string(r.events) + " events";
+  const std::string limit =
+      o.max_events && r.events >= *o.max_events
+          ? "--max-events " + std::to_string(*o.max_events)
+          : "--max-wall " + sim::format_duration(o.max_wall.value_or(sim::Duration::zero()));
+  throw Stopped{"stopped by " + limit + " (" + where + "); " + std::to_string(complete) + " of " +
+                std::to_string(all.size()) + " runs complete; no report written"};
+}
+
+// Runs every (variant, seed); a run stopped by a limit ends the command with kStopped and no
+// report.
 Outcome run_all(const scenario::ScenarioFile& file,
                 const std::vector<const scenario::ScenarioSpec*>& chosen,
-                const std::vector<std::uint64_t>& seeds, std::size_t threads) {
+                const std::vector<std::uint64_t>& seeds, const RunOptions& o) {
   const std::size_t jobs = chosen.size() * seeds.size();
-  auto results = run_parallel<scenario::RunResult>(jobs, threads, [&](std::size_t i) {
-    return scenario::run_scenario(*chosen[i / seeds.size()], seeds[i % seeds.size()]);
+  RunProgress progress(jobs, !o.quiet && isatty(STDERR_FILENO), o.max_events, o.max_wall);
+  auto results = run_parallel<scenario::RunResult>(jobs, o.jobs, [&](std::size_t i) {
+    const scenario::ScenarioSpec& spec = *chosen[i / seeds.size()];
+    auto r =
+        scenario::run_scenario(spec, seeds[i % seeds.size()], progress.control(i, spec.duration));
+    progress.finished(i);
+    return r;
   });
+  progress.clear();
   std::vector<scenario::VariantResults> variants;
   Outcome outcome;
   for (std::size_t v = 0; v < chosen.size(); ++v) {
     variants.push_back({chosen[v], {}});
     for (std::size_t s = 0; s < seeds.size(); ++s) {
-      outcome.events += results[v * seeds.size() + s].events;
-      variants.back().runs.push_back(std::move(results[v * seeds.size() + s]));
+      scenario::RunResult& r = results[v * seeds.size() + s];
+      if (r.stopped) throw_stopped(o, *chosen[v], r, results);
+      outcome.events += r.events;
+      variants.back().runs.push_back(std::move(r));
     }
   }
   outcome.report = scenario::make_report(file, variants);
@@ -251,9 +307,20 @@ int run_command(const std::vector<std::string>& args) {
   const fs::path report_path = dir / (stem + ".report.json");
   const fs::path csv_path = dir / (stem + ".summary.csv");
   check_overwrite(report_path, options.scenario);
+  const std::optional<double> available = available_memory();
+  if (options.max_memory || available)
+    check_memory(options.scenario, chosen, seeds.size(), options.jobs,
+                 options.max_memory.value_or(available.value_or(0)),
+                 options.max_memory.has_value());
   make_out_dir(dir);
 
-  const Outcome outcome = run_all(file, chosen, seeds, options.jobs);
+  Outcome outcome;
+  try {
+    outcome = run_all(file, chosen, seeds, options);
+  } catch (const Stopped& s) {
+    std::fprintf(stderr, "dsim: %s\n", s.message.c_str());
+    return kStopped;
+  }
   write_atomically(report_path, outcome.report.dump(2) + "\n");
   if (options.csv) write_atomically(csv_path, scenario::format_csv(outcome.report));
 

@@ -57,6 +57,9 @@ struct ModelBinding {
       check_targets;
   /// A client: a "load" fault may scale it (Model::scale_load).
   bool generates_load = false;
+  /// The most requests per second one node of it offers (a model's optional
+  /// `static offered_rate(const Config&)`), for the run's estimate; 0: none or unknown.
+  std::function<double(const std::any&)> offered_rate;
 
   /// The declaration of figure `name`, or nullptr.
   const models::FigureDoc* figure(std::string_view figure_name) const;
@@ -97,6 +100,12 @@ ModelBinding bind_model(std::string name) {
     else if constexpr (requires { M::check(std::declval<const Config&>()); })
       return M::check(std::any_cast<const Config&>(config));
     return {};
+  };
+  b.offered_rate = [](const std::any& config) -> double {
+    if constexpr (requires { M::offered_rate(std::declval<const Config&>()); })
+      return M::offered_rate(std::any_cast<const Config&>(config));
+    else
+      return 0;
   };
   b.check_targets =
       [](const std::any& config,

@@ -410,10 +410,11 @@ std::string format_csv(const Json& report) {
         num(number_or_nan(s, {"latency_ms", "p999"})), num(number_or_nan(s, {"latency_ms", "max"})),
         num(number_or_nan(s, {"latency_ms", "mean"})),
         num(number_or_nan(s, {"attempts_per_request"})), num(number_or_nan(s, {"goodput_per_s"})));
-    for (const auto& f : figures)
-      out += "," + (values != nullptr && values->contains(f) && values->at(f).is_number()
-                        ? num(values->at(f).get<double>())
-                        : std::string());
+    for (const auto& f : figures) {
+      out += ',';
+      if (values != nullptr && values->contains(f) && values->at(f).is_number())
+        out += num(values->at(f).get<double>());
+    }
     out += "\n";
   };
   for (const auto& v : variants) {

@@ -163,9 +163,9 @@ Json group_summaries(const RunResult& run, const ScenarioSpec& spec) {
 Json run_windows(const RunResult& run, const ScenarioSpec& spec) {
   Json out = Json::array();
   const double width = spec.report.window.seconds();
-  const auto& windows = run.requests.windows();
+  const auto& windows = run.windows;
   for (std::size_t i = 0; i < windows.size(); ++i) {
-    const models::WindowStats& w = windows[i];
+    const models::WindowSummary& w = windows[i];
     const double start = width * static_cast<double>(i);
     const double end = std::min(start + width, spec.duration.seconds());
     const double span = end - start;
@@ -182,8 +182,8 @@ Json run_windows(const RunResult& run, const ScenarioSpec& spec) {
         {"availability",
          c.requests ? Json(static_cast<double>(c.succeeded()) / static_cast<double>(c.requests))
                     : Json(nullptr)},
-        {"p50_ms", w.latency.empty() ? Json(nullptr) : Json(ms(w.latency.quantile_ns(0.5)))},
-        {"p99_ms", w.latency.empty() ? Json(nullptr) : Json(ms(w.latency.quantile_ns(0.99)))},
+        {"p50_ms", w.p50_ns ? Json(ms(*w.p50_ns)) : Json(nullptr)},
+        {"p99_ms", w.p99_ns ? Json(ms(*w.p99_ns)) : Json(nullptr)},
         {"attempts_sent", w.attempts_sent},
         {"attempts_per_s", static_cast<double>(w.attempts_sent) / span},
     });

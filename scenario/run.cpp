@@ -389,11 +389,31 @@ class Builder {
 
 }  // namespace
 
-RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
+RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed, const RunControl& control) {
   sim::Simulator simulator(seed);
   Builder builder(spec, simulator);
   builder.build();
   builder.cluster().start();
+  // Runs to `end` in slices of events, so that the control can look in between: the same
+  // events in the same order as one run_until(end). False once the control stopped the run.
+  const auto run_to = [&](sim::Time end) {
+    while (simulator.now() < end) {
+      const std::uint64_t left = control.max_events - simulator.events_processed();
+      if (left == 0) return false;
+      simulator.run_until(end, std::min(left, RunControl::kSliceEvents));
+      if (simulator.now() == end) return true;
+      if (control.keep_going && !control.keep_going(simulator.now(), simulator.events_processed()))
+        return false;
+    }
+    return true;
+  };
+  const auto stopped = [&] {
+    return RunResult{.seed = seed,
+                     .events = simulator.events_processed(),
+                     .simulated = simulator.now() - sim::Time::zero(),
+                     .requests = builder.recorder(),
+                     .stopped = true};
+  };
   // Window by window, to sample the models' series at each window's end (after the events at
   // that very instant): the same events run in the same order as in one run_until(end), since
   // sampling schedules nothing.
@@ -402,16 +422,19 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
   for (std::size_t i = 0; i < builder.recorder().windows().size(); ++i) {
     const sim::Time window_end =
         std::min(at(window * static_cast<std::int64_t>(i + 1)), at(spec.duration));
-    simulator.run_until(window_end);
+    if (!run_to(window_end)) return stopped();
     sampler.sample(window_end);
   }
-  simulator.run_until(at(spec.duration));
+  if (!run_to(at(spec.duration))) return stopped();
 
+  std::vector<models::SloResult> slos = builder.slo_results();  // reads the windows' count
+  std::vector<models::WindowSummary> windows = builder.recorder().take_window_summaries();
   RunResult result{.seed = seed,
                    .fingerprint = simulator.fingerprint(),
                    .events = simulator.events_processed(),
                    .simulated = spec.duration,
-                   .requests = builder.recorder(),
+                   .requests = builder.recorder(),  // cheap to copy without its windows
+                   .windows = std::move(windows),
                    .components = builder.figures(),
                    .faults = builder.faults().log(),
                    .faults_unlisted = builder.faults().unlisted(),
@@ -422,7 +445,7 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed) {
                    .cluster = builder.cluster().counters(),
                    .invariant_violations = builder.invariants().count(),
                    .violations = builder.invariants().violations(),
-                   .slos = builder.slo_results()};
+                   .slos = std::move(slos)};
   return result;
 }
 

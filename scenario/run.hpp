@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -58,7 +60,8 @@ struct RunResult {
   std::uint64_t fingerprint = 0;
   std::uint64_t events = 0;
   sim::Duration simulated;
-  models::RequestRecorder requests;
+  models::RequestRecorder requests;            // its windows taken into `windows`
+  std::vector<models::WindowSummary> windows;  // the report windows, in time order
   std::vector<ComponentFigures> components;
   std::vector<sim::FaultRecord> faults;
   std::uint64_t faults_unlisted = 0;  // applied but not in `faults` (a failure process's cap)
@@ -72,8 +75,23 @@ struct RunResult {
   std::uint64_t invariant_violations = 0;
   std::vector<models::InvariantViolation> violations;  // the first Invariants::kKept
   std::vector<models::SloResult> slos;                 // one per spec.slos, in order
+  bool stopped = false;  // cut short by its RunControl: incomplete, not to be reported
 };
 
-RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed);
+/// How a run may be cut short from outside, for `dsim run --max-events`, `--max-wall` and its
+/// progress line. None of it changes what a complete run computes.
+struct RunControl {
+  /// The most events the run may process; past it the run stops, incomplete.
+  std::uint64_t max_events = std::numeric_limits<std::uint64_t>::max();
+  /// Called about every kSliceEvents events with the simulated time reached and the events so
+  /// far; returning false stops the run, incomplete. Empty: never called.
+  std::function<bool(sim::Time reached, std::uint64_t events)> keep_going;
+  static constexpr std::uint64_t kSliceEvents = std::uint64_t{1} << 20;
+};
+
+/// Runs `spec` with `seed`. A run stopped by `control` returns early with `stopped` set,
+/// `simulated` the time it reached and `events`; its other fields are empty.
+RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed,
+                       const RunControl& control = {});
 
 }  // namespace scenario

@@ -143,4 +143,19 @@ std::uint64_t Simulator::run_until(Time limit) {
   return processed_ - before;
 }
 
+std::uint64_t Simulator::run_until(Time limit, std::uint64_t max_events) {
+  DSIM_ASSERT(limit >= now_, "run_until a time in the past");
+  const std::uint64_t before = processed_;
+  stopped_ = false;
+  bool drained = false;
+  while (!stopped_ && processed_ - before < max_events) {
+    if (!dispatch_next(limit)) {
+      drained = true;
+      break;
+    }
+  }
+  if (drained) now_ = limit;
+  return processed_ - before;
+}
+
 }  // namespace sim

@@ -65,6 +65,10 @@ class Simulator {
   std::uint64_t run();
   /// Runs every event with time <= `limit`, then sets now() to `limit` (unless stopped early).
   std::uint64_t run_until(Time limit);
+  /// As run_until(limit), but returns after at most `max_events` events: now() reaches `limit`
+  /// only when no event up to it is left. Slices of one run_until(limit) run the same events in
+  /// the same order (the caller may look at the clock or a budget in between).
+  std::uint64_t run_until(Time limit, std::uint64_t max_events);
   /// Runs while `keep_going()` holds, checked before each event.
   template <class Predicate>
   std::uint64_t run_while(Predicate keep_going) {

@@ -33,6 +33,11 @@ std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& conf
                                             ctx.warmup_end, ctx.end, group);
 }
 
+double ClosedLoopClient::offered_rate(const Config& c) {
+  const double think_s = c.think_time.mean() * 1e-9;  // distributions of durations are in ns
+  return think_s > 0 ? c.users / think_s : 0;
+}
+
 std::vector<ConfigProblem> ClosedLoopClient::check(const Config& c, std::size_t count) {
   std::vector<ConfigProblem> problems = c.mix.check();
   for (ConfigProblem& p : c.tenancy.check(count)) problems.push_back(std::move(p));

@@ -65,6 +65,9 @@ class ClosedLoopClient final : public Model, private CallerListener {
   /// Users in all (users x count) at most kMaxUsers, a tenth of the kernel's pending events.
   static constexpr double kMaxUsers = static_cast<double>(sim::Simulator::kMaxPendingEvents / 10);
   static std::vector<ConfigProblem> check(const Config& c, std::size_t count);
+  /// The most requests per second a node offers if answers came at once: users / mean think
+  /// time (0, unknown, without thinking).
+  static double offered_rate(const Config& c);
 
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (2, 3, 4).
   enum TimerKind : std::uint32_t { kThinkDone = 1, kCallTimeout = 2 };

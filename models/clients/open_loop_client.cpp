@@ -48,6 +48,12 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
       ctx.warmup_end, ctx.end, group, config.jobs ? &JobLedger::of(ctx) : nullptr);
 }
 
+double OpenLoopClient::offered_rate(const Config& c) {
+  double most = c.rate.per_second;
+  for (const RateStep& step : c.schedule) most = std::max(most, step.rate.per_second);
+  return most;
+}
+
 std::vector<ConfigProblem> OpenLoopClient::check(const Config& c, std::size_t count) {
   std::vector<ConfigProblem> problems = c.mix.check();
   for (ConfigProblem& p : c.tenancy.check(count)) problems.push_back(std::move(p));

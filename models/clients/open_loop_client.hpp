@@ -103,6 +103,9 @@ class OpenLoopClient final : public Model, private CallerListener {
   }
   static FigureDocs figure_docs();
   static std::vector<ConfigProblem> check(const Config& c, std::size_t count);
+  /// The most requests per second a node offers: the highest rate of its schedule (load
+  /// spikes not counted).
+  static double offered_rate(const Config& c);
 
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (3, 4, 5).
   enum TimerKind : std::uint32_t { kArrival = 1, kRateStep = 2, kCallTimeout = 3 };

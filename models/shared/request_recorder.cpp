@@ -87,4 +87,18 @@ void RequestRecorder::abandoned(sim::Time started) {
   if (started >= measure_from_) ++abandoned_;
 }
 
+std::vector<WindowSummary> RequestRecorder::take_window_summaries() {
+  std::vector<WindowSummary> out;
+  out.reserve(windows_.size());
+  for (const WindowStats& w : windows_) {
+    WindowSummary& summary =
+        out.emplace_back(WindowSummary{.counts = w.counts, .attempts_sent = w.attempts_sent});
+    if (w.latency.empty()) continue;
+    summary.p50_ns = w.latency.quantile_ns(0.5);
+    summary.p99_ns = w.latency.quantile_ns(0.99);
+  }
+  windows_ = {};  // frees the histograms
+  return out;
+}
+
 }  // namespace models

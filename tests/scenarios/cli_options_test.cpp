@@ -79,8 +79,9 @@ TEST_CASE("the top-level help shows every command's usage line and run's options
     CHECK_THAT(top, Catch::Contains("  " + synopsis + " "));
   }
   const std::string run_help = test::run_dsim("run --help", dir.path()).out;
-  for (const std::string option : {"--seed N", "--seeds K", "--variant NAME", "--out DIR", "--csv",
-                                   "--plot", "--quiet", "--timing", "-j N, -jN"}) {
+  for (const std::string option :
+       {"--seed N", "--seeds K", "--variant NAME", "--out DIR", "--csv", "--plot", "--quiet",
+        "--timing", "-j N, -jN", "--max-events N", "--max-wall TIME", "--max-memory SIZE"}) {
     CHECK_THAT(top, Catch::Contains(option));
     CHECK_THAT(run_help, Catch::Contains(option));
   }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <utility>
 #include <vector>
 
 #include "sim/assert.hpp"
@@ -75,6 +76,46 @@ TEST_CASE("run_until stops at the limit and advances the clock to it") {
   CHECK(s.now() == Time::zero() + 5500_us);
   CHECK(s.run() == 5);
   CHECK(fired == 10);
+}
+
+TEST_CASE("run_until with an event budget runs the same events in slices") {
+  // Events that schedule more events: a chain per start time, so order matters.
+  const auto trace_of = [](auto run) {
+    Simulator s(7);
+    std::vector<std::int64_t> trace;
+    Rng rng = s.rng("gaps");
+    struct Step {
+      Simulator* s;
+      Rng* rng;
+      std::vector<std::int64_t>* trace;
+      int left;
+      void operator()() const {
+        trace->push_back(s->now().ns());
+        if (left > 0)
+          s->schedule_after(Duration::nanoseconds(static_cast<std::int64_t>(rng->below(1000))),
+                            Step{s, rng, trace, left - 1});
+      }
+    };
+    for (int i = 0; i < 5; ++i)
+      s.schedule_after(Duration::nanoseconds(i * 100), Step{&s, &rng, &trace, 40});
+    run(s);
+    return std::pair(trace, s.now());
+  };
+  const Time end = Time::zero() + 10_us;
+  const auto whole = trace_of([&](Simulator& s) { CHECK(s.run_until(end) > 100); });
+  for (const std::uint64_t slice : {1, 3, 64}) {
+    INFO("slice " << slice);
+    std::uint64_t calls = 0;
+    const auto sliced = trace_of([&](Simulator& s) {
+      while (s.now() < end) {
+        const std::uint64_t n = s.run_until(end, slice);
+        CHECK(n <= slice);
+        ++calls;
+      }
+    });
+    CHECK(sliced == whole);  // the same events, times and final clock
+    CHECK(calls >= whole.first.size() / slice);
+  }
 }
 
 TEST_CASE("run_while and stop") {
