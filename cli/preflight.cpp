@@ -73,11 +73,32 @@ void check_memory(const std::string& file, const std::vector<const scenario::Sce
       std::to_string(largest->windows) + " report windows (" +
       format_size(static_cast<double>(largest->windows) * scenario::kWindowBytes) + ") and " +
       std::to_string(largest->nodes) + " nodes (" +
-      format_size(static_cast<double>(largest->nodes) * scenario::kNodeBytes) +
-      "). Use a longer \"report\": {\"window\"}, fewer nodes, fewer runs at once (-j 1), or " +
+      format_size(static_cast<double>(largest->nodes) * scenario::kNodeBytes) + ", and " +
+      format_size(largest->target_pairs * scenario::kTargetBytes) +
+      " for the lists of the nodes each calls). Use a longer \"report\": {\"window\"}, fewer "
+      "nodes, fewer runs at once (-j 1), or " +
       "--max-memory " + std::to_string(static_cast<long long>(std::ceil(need * 1.1 / 1e9))) +
       "G to run anyway";
   throw UsageError{message};
+}
+
+std::optional<std::string> large_run_notice(const std::vector<const scenario::ScenarioSpec*>& specs,
+                                            std::size_t seeds, std::size_t parallel) {
+  std::vector<scenario::RunEstimate> runs;
+  double requests = 0;
+  for (const auto* spec : specs)
+    for (std::size_t s = 0; s < seeds; ++s) {
+      runs.push_back(scenario::estimate_run(*spec));
+      requests += runs.back().requests;
+    }
+  if (requests < 1e8) return std::nullopt;
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "%zu run(s), about %.2g requests offered in all, %s of memory at once: this takes "
+                "a while (--max-wall TIME bounds it)",
+                runs.size(), requests,
+                format_size(scenario::peak_memory(runs, std::min(parallel, runs.size()))).c_str());
+  return text;
 }
 
 }  // namespace cli

@@ -28,4 +28,9 @@ std::optional<double> available_memory();
 void check_memory(const std::string& file, const std::vector<const scenario::ScenarioSpec*>& specs,
                   std::size_t seeds, std::size_t parallel, double limit, bool limit_given);
 
+/// A line for stderr about runs that will take a while (10^8 requests offered or more in all):
+/// their count, requests and memory at once; nullopt for smaller ones.
+std::optional<std::string> large_run_notice(const std::vector<const scenario::ScenarioSpec*>& specs,
+                                            std::size_t seeds, std::size_t parallel);
+
 }  // namespace cli

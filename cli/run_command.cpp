@@ -312,6 +312,9 @@ int run_command(const std::vector<std::string>& args) {
     check_memory(options.scenario, chosen, seeds.size(), options.jobs,
                  options.max_memory.value_or(available.value_or(0)),
                  options.max_memory.has_value());
+  if (!options.quiet && isatty(STDERR_FILENO))
+    if (const auto notice = large_run_notice(chosen, seeds.size(), options.jobs))
+      std::fprintf(stderr, "dsim: %s\n", notice->c_str());
   make_out_dir(dir);
 
   Outcome outcome;

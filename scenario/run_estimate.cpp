@@ -12,16 +12,21 @@ RunEstimate estimate_run(const ScenarioSpec& spec) {
   RunEstimate e;
   e.nodes = spec.network.switches.size();
   for (const ComponentSpec& c : spec.components) {
+    const auto count = static_cast<double>(c.node_names.size());
     e.nodes += c.node_names.size();
     if (c.binding->offered_rate)
-      e.requests += c.binding->offered_rate(c.config) * static_cast<double>(c.node_names.size()) *
-                    spec.duration.seconds();
+      e.requests += c.binding->offered_rate(c.config) * count * spec.duration.seconds();
+    for (const auto& ref : c.binding->references(c.config))
+      for (const ComponentSpec& target : spec.components)
+        if (target.name == ref.name)
+          e.target_pairs += count * static_cast<double>(target.node_names.size());
   }
   const std::int64_t window = spec.report.window.ns();
   e.windows =
       window > 0 ? static_cast<std::uint64_t>((spec.duration.ns() + window - 1) / window) : 1;
   const auto windows = static_cast<double>(e.windows);
-  e.memory_bytes = static_cast<double>(e.nodes) * kNodeBytes + windows * kWindowBytes;
+  e.memory_bytes = static_cast<double>(e.nodes) * kNodeBytes + e.target_pairs * kTargetBytes +
+                   windows * kWindowBytes;
   e.kept_bytes = windows * kWindowKeptBytes;
   return e;
 }

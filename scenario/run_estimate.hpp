@@ -3,13 +3,18 @@
 // that raises the limit) instead of running until the machine gives out.
 //
 // Memory is estimated from the structures that grow with the scenario, at sizes measured on
-// this code (tests/unit/run_estimate_test.cpp checks them against a run's peak):
-// - each report window holds a latency histogram while its run is going: kWindowBytes;
-// - each window of a finished run is kept until the report is written: kWindowKeptBytes;
-// - each node (a model, its timers, its network and cluster state): kNodeBytes, a floor that
-//   models holding per-key or per-request tables exceed (their own limits bound those).
+// this code with /usr/bin/time (peak resident memory):
+// - each report window holds a latency histogram while its run is going: 58 KB (10^4 windows:
+//   580 MB), kWindowBytes;
+// - each window of a finished run is kept, summarized, until the report is written: about
+//   200 bytes measured (4 runs of 10^4 windows: 587 MB), kWindowKeptBytes = 2 KB, with margin;
+// - each node (a model, its timers, its random streams, its network and cluster state): 25 KB
+//   for a server or a client (2 x 10^4 of either: 500 MB), kNodeBytes; models with per-key or
+//   per-request tables take more (their own limits bound those);
+// - each node keeps the list of the nodes it calls: kTargetBytes per (caller node, target node)
+//   pair (2 x 10^4 clients on 2 x 10^4 servers: 2.1 GB).
 // Requests are the clients' offered load at its highest (load faults and closed-loop waiting
-// not counted), events a handful per request: figures for a progress line, not a promise.
+// not counted): a figure for messages, not a promise.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +26,7 @@ namespace scenario {
 struct RunEstimate {
   std::uint64_t nodes = 0;
   std::uint64_t windows = 0;
+  double target_pairs = 0;  // (caller node, node it may call) pairs
   double requests = 0;      // offered by the clients over the run, at most
   double memory_bytes = 0;  // while the run is going
   double kept_bytes = 0;    // kept from it until the report is written
@@ -28,7 +34,8 @@ struct RunEstimate {
 
 inline constexpr double kWindowBytes = 60e3;
 inline constexpr double kWindowKeptBytes = 2e3;
-inline constexpr double kNodeBytes = 4e3;
+inline constexpr double kNodeBytes = 25e3;
+inline constexpr double kTargetBytes = 4;
 
 RunEstimate estimate_run(const ScenarioSpec& spec);
 

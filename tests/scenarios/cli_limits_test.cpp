@@ -33,7 +33,9 @@ TEST_CASE("the run estimate counts nodes, windows and offered requests") {
   CHECK(e.nodes == 5);
   CHECK(e.windows == 200);
   CHECK(e.requests == Approx(4 * 250 * 2));
-  CHECK(e.memory_bytes == Approx(5 * scenario::kNodeBytes + 200 * scenario::kWindowBytes));
+  CHECK(e.target_pairs == 4);  // each client node may call the one server
+  CHECK(e.memory_bytes == Approx(5 * scenario::kNodeBytes + 4 * scenario::kTargetBytes +
+                                 200 * scenario::kWindowBytes));
   // Two at once of three runs: the two largest running, all three kept.
   const scenario::RunEstimate small{.memory_bytes = 1, .kept_bytes = 10};
   const scenario::RunEstimate large{.memory_bytes = 100, .kept_bytes = 1000};
