@@ -52,15 +52,17 @@ TEST_CASE("leader_follower_store: writes reach the leader, sync acknowledges onc
   CHECK(w->outcome == Outcome::Ok);
   CHECK(w->at == at_ms(3'005));
   CHECK(ReplicationLog::term_of(w->value) == b.stores[leader]->log().last_term());
+  // A copy: `w` points into the client's answers, which later answers may move.
+  const std::uint64_t written = w->value;
   // Every replica has it committed soon after (the next beat tells the followers the commit).
   b.run_until(at_ms(3'300));
-  for (const LeaderFollowerStore* s : b.stores) CHECK(s->version_of(7) == w->value);
+  for (const LeaderFollowerStore* s : b.stores) CHECK(s->version_of(7) == written);
   // A read at a follower is forwarded to the leader and sees it.
   b.send(at_ms(3'400), follower, 2, kRead, 7);
   b.send(at_ms(3'400), follower, 3, kRead, 8);      // never written: version 0
   b.send(at_ms(3'400), follower, 4, kRead, 1'000);  // no such key: Error
   b.run_until(at_ms(3'500));
-  CHECK(b.client->answer(2)->value == w->value);
+  CHECK(b.client->answer(2)->value == written);
   CHECK(b.client->answer(2)->at == at_ms(3'403));
   CHECK((b.client->answer(3)->outcome == Outcome::Ok && b.client->answer(3)->value == 0));
   CHECK(b.client->answer(4)->outcome == Outcome::Error);
