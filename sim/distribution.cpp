@@ -16,6 +16,9 @@ template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
 };
+// C++20 deduces this for an aggregate; clang before 17 (the fuzz build's clang 14) needs it said.
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 void require(bool ok, const char* reason) {
   if (!ok) throw std::invalid_argument(reason);
