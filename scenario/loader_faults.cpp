@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "scenario/loader_parts.hpp"
@@ -93,6 +94,35 @@ std::optional<std::size_t> shared_group(const std::vector<std::vector<NodeRange>
   return std::nullopt;
 }
 
+// A name of `names` (all known to `index`) that denotes a node an earlier one does ("api" then
+// "api[0]", or one name twice), if any: a partition puts each node in one group, once. Sorted,
+// so that a group naming 100,000 nodes one by one is checked in n log n.
+std::optional<std::size_t> repeated_member(const std::vector<std::string>& names,
+                                           const NodeIndex& index) {
+  struct Member {
+    NodeRange range;
+    std::size_t at;  // in `names`
+  };
+  std::vector<Member> members;
+  for (std::size_t i = 0; i < names.size(); ++i) members.push_back({*index.find(names[i]), i});
+  std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
+    return std::tie(a.range.component, a.range.first, a.at) <
+           std::tie(b.range.component, b.range.first, b.at);
+  });
+  std::optional<std::size_t> repeated;
+  // Of the members so far in the current component, the one that reaches furthest.
+  const Member* reach = nullptr;
+  for (const Member& m : members) {
+    if (reach != nullptr && reach->range.component == m.range.component &&
+        m.range.first < reach->range.first + reach->range.count) {
+      repeated = std::min(repeated.value_or(names.size()), std::max(m.at, reach->at));
+      if (m.range.first + m.range.count <= reach->range.first + reach->range.count) continue;
+    }
+    reach = &m;
+  }
+  return repeated;
+}
+
 // The component whose machines component `c`'s nodes run on: its colocate_with, or itself.
 std::size_t machine_component(const ScenarioSpec& scenario, std::size_t c) {
   if (c == NodeRange::kSwitches || scenario.components[c].colocate_with.empty()) return c;
@@ -139,7 +169,12 @@ void read_groups(const ObjectFields& fields, const ScenarioSpec& scenario, const
     if (members.empty()) {
       problems.add(where, "expected a list of node or component names, got " + shown(group));
     } else if (resolve_all(members, where, index, problems, resolved)) {
-      if (const auto other = shared_group(f.groups, resolved))
+      if (const auto repeated = repeated_member(members, index))
+        problems.add(where + "/" + std::to_string(*repeated),
+                     "\"" + members[*repeated] +
+                         "\" names a node that an earlier name of this group names: each node "
+                         "once");
+      else if (const auto other = shared_group(f.groups, resolved))
         problems.add(where, "shares nodes with group " + std::to_string(*other) +
                                 ": a node can be in only one group of a partition");
       else if (const auto machine = shared_machine(scenario, f.groups, resolved))

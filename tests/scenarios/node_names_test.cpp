@@ -154,3 +154,27 @@ TEST_CASE("a node in two groups of a partition is refused, with the JSON path") 
             "partition",
         });
 }
+
+TEST_CASE("a node named twice in one group of a partition is refused, with the JSON path") {
+  // Found by fuzzing (fuzz/corpus/partition-node-twice-in-a-group.json): the loader checked
+  // groups against each other only, and the network's partition asserted (exit status 1).
+  auto partition = [](Json groups) {
+    return Json{{"action", "partition"}, {"groups", std::move(groups)}, {"at", "1s"}};
+  };
+  using A = std::vector<std::string>;
+  const Json faults = Json::array({
+      partition(Json::array({A{"api[0]", "api[0]"}, A{"api[1]", "client"}})),
+      partition(Json::array({A{"db", "api", "api[2]"}, A{"client"}})),
+      partition(Json::array({A{"tor1", "api[0]", "tor1"}, A{"db"}})),
+      partition(Json::array({A{"api[0]", "api[1]"}, A{"api[2]", "api[3]", "db"}})),  // fine
+  });
+  CHECK(refusal(scenario_with(two_components(4), faults)) ==
+        std::vector<std::string>{
+            "/faults/0/groups/0/1: \"api[0]\" names a node that an earlier name of this group "
+            "names: each node once",
+            "/faults/1/groups/0/2: \"api[2]\" names a node that an earlier name of this group "
+            "names: each node once",
+            "/faults/2/groups/0/2: \"tor1\" names a node that an earlier name of this group "
+            "names: each node once",
+        });
+}
