@@ -45,6 +45,14 @@ std::vector<ConfigProblem> LeaseOwner::check(const Config& c) {
   return problems;
 }
 
+std::vector<ConfigProblem> LeaseOwner::check_targets(
+    const Config& config, const std::function<std::size_t(const ComponentRef&)>& nodes) {
+  if (config.store.empty() || nodes(config.store) == 1) return {};
+  return {{"store", "expected a component of one node (the resource written), got '" +
+                        config.store.name + "' of " + std::to_string(nodes(config.store)) +
+                        " nodes"}};
+}
+
 std::unique_ptr<Model> LeaseOwner::make(const Config& config, BuildContext& ctx,
                                         std::size_t replica) {
   DSIM_ASSERT(replica < ctx.nodes.size(), "lease owner replica out of range");

@@ -21,8 +21,9 @@
 //   step backwards postpones this (the timer re-reads the clock), a step forwards brings it to
 //   the next check: that is what wall-clock leases do.
 // - Acting: every `write_interval` while it owns, it checks its belief; if it holds, the write
-//   is prepared for `action_time` and then sent to `store` with the token -- whether or not the
-//   belief still holds by then (check, then act: a pause in between is the classic bug).
+//   is prepared for `action_time` and then sent to `store` (a component of one node) with the
+//   token -- whether or not the belief still holds by then (check, then act: a pause in between
+//   is the classic bug).
 // - `watchdog` (Burns' watchdog): when the belief ends without a release, the process is killed
 //   (the node crashes, restarting after `watchdog_restart`), so nothing it had started is sent.
 // - A crash forgets everything (the lease expires at the service); a restart seeks again. A
@@ -46,6 +47,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -122,6 +124,10 @@ class LeaseOwner final : public Model {
   static Wiring wiring(const Config& c);
   static FigureDocs figure_docs();
   static std::vector<ConfigProblem> check(const Config& c);
+  /// Problems against the node counts of the components it names: a `store` of more than one
+  /// node (the resource is one node).
+  static std::vector<ConfigProblem> check_targets(
+      const Config& config, const std::function<std::size_t(const ComponentRef&)>& nodes);
   static std::unique_ptr<Model> make(const Config& config, BuildContext& ctx, std::size_t replica);
 
   enum TimerKind : std::uint32_t { kSeek = 1, kTimeout, kRenew, kExpire, kWrite, kAction };

@@ -39,6 +39,27 @@ std::vector<ConfigProblem> ScatterGather::check(const Config& c) {
   return problems;
 }
 
+std::vector<ConfigProblem> ScatterGather::check_targets(
+    const Config& config, const std::function<std::size_t(const ComponentRef&)>& nodes) {
+  const std::size_t count = nodes(config.call.target);
+  const auto replicas = static_cast<std::size_t>(config.replicas);
+  if (count % replicas != 0)
+    return {{"replicas", "expected a divisor of the " + std::to_string(count) + " nodes of '" +
+                             config.call.target.name + "' (shards are equal), got " +
+                             std::to_string(replicas)}};
+  const std::size_t shards = count / replicas;
+  const auto fanout = static_cast<std::size_t>(config.fanout);
+  if (fanout > shards)
+    return {{"fanout", "expected at most the " + std::to_string(shards) + " shards of '" +
+                           config.call.target.name + "', got " + std::to_string(fanout)}};
+  const std::size_t reached = fanout > 0 ? fanout : shards;
+  if (static_cast<std::size_t>(config.quorum) > reached)
+    return {{"quorum", "expected at most the " + std::to_string(reached) +
+                           " shards each request reaches (the fan-out), got " +
+                           std::to_string(config.quorum)}};
+  return {};
+}
+
 std::unique_ptr<Model> ScatterGather::make(const Config& config, BuildContext& ctx,
                                            std::size_t replica) {
   std::vector<sim::NodeId> leaves = resolve_shards(config.call, config.replicas, ctx);

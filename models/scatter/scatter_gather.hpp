@@ -38,6 +38,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -114,6 +115,10 @@ class ScatterGather final : public Model, private CallerListener {
   }
   static FigureDocs figure_docs();
   static std::vector<ConfigProblem> check(const Config& c);
+  /// Problems against the leaves' node count (`nodes` of a reference): `replicas` that does
+  /// not divide it, a `fanout` or a `quorum` beyond the shards it makes.
+  static std::vector<ConfigProblem> check_targets(
+      const Config& config, const std::function<std::size_t(const ComponentRef&)>& nodes);
   static std::unique_ptr<Model> make(const Config& config, BuildContext& ctx, std::size_t replica);
 
   /// `leaves`: the target's nodes (a multiple of config.replicas). Figures count over

@@ -321,3 +321,35 @@ TEST_CASE("control characters in keys are escaped in messages: one line, no esca
   CHECK(err.find('\x1b') == std::string::npos);
   CHECK(std::count(err.begin(), err.end(), '\n') == 1);
 }
+
+TEST_CASE("what a model needs of its targets' node counts is checked at load, not at build") {
+  // Found by fuzzing (fuzz/corpus/scatter-gather-replicas-do-not-divide.json): these passed the
+  // loader and ended in an internal error (exit status 1) when the model was built.
+  const auto leaves = [](const std::string& root) {
+    return replaced(kValid,
+                    "\"client\": {\"model\": \"open_loop_client\", \"rate\": \"100/s\", "
+                    "\"target\": \"api\"}",
+                    "\"leaves\": {\"model\": \"server\", \"count\": 21},\n    \"root\": " + root +
+                        ",\n    \"client\": {\"model\": \"open_loop_client\", \"rate\": "
+                        "\"100/s\", \"target\": \"root\"}");
+  };
+  CHECK_THAT(error_of(leaves(R"({"model": "scatter_gather", "target": "leaves", "replicas": 2})")),
+             Catch::Contains("/components/root/replicas: expected a divisor of the 21 nodes of "
+                             "'leaves' (shards are equal), got 2"));
+  CHECK_THAT(error_of(leaves(R"({"model": "scatter_gather", "target": "leaves", "replicas": 3,
+                                 "fanout": 8})")),
+             Catch::Contains("/components/root/fanout: expected at most the 7 shards of "
+                             "'leaves', got 8"));
+  CHECK_THAT(error_of(leaves(R"({"model": "scatter_gather", "target": "leaves", "replicas": 7,
+                                 "gather": "quorum", "quorum": 4})")),
+             Catch::Contains("/components/root/quorum: expected at most the 3 shards each "
+                             "request reaches (the fan-out), got 4"));
+  // A lease owner's store is one node (found by reading make(): the same internal error).
+  const std::string lease = R"({"name": "lease", "duration": "2s", "components": {
+    "lock": {"model": "lock_service"},
+    "store": {"model": "fenced_store", "count": 2},
+    "owners": {"model": "lease_owner", "count": 2, "service": "lock", "store": "store"}}})";
+  CHECK_THAT(error_of(lease), Catch::Contains("/components/owners/store: expected a component of "
+                                              "one node (the resource written), got 'store' of 2 "
+                                              "nodes"));
+}
