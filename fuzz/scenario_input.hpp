@@ -8,10 +8,10 @@
 //
 // The bound, so that no input takes long whatever it asks for (a rate of 1e9/s for 100 years
 // is valid input, only slow). Under ASan and UBSan with coverage the simulator runs about
-// 60,000 events a second, a hundredth of its speed, and a report window costs its histogram.
+// 60,000 events a second, a hundredth of its speed.
 // - Variants of more than kMaxNodes nodes or kMaxWindows report windows (counted as
-//   scenario::estimate_run counts them) are loaded and checked but not run: building a node or
-//   a window costs the same however few events then run.
+//   scenario::estimate_run counts them) are loaded and checked but not run: building a node,
+//   or sampling every series at each window's end, costs the same however few events run.
 // - Each variant runs with at most the base's first kSeeds seeds (`dsim run --seed A --seed B`),
 //   each run limited to kRunEvents events (scenario::RunControl::max_events), all the runs of
 //   an input together to kInputEvents: once those are spent, the variants left are not run. A

@@ -45,7 +45,7 @@ class Builder {
   /// Each SLO's budget, alerts and incidents, from what its tally counted (after the run).
   std::vector<models::SloResult> slo_results() const {
     std::vector<sim::Time> window_ends;
-    for (std::size_t i = 0; i < recorder_.windows().size(); ++i)
+    for (std::size_t i = 0; i < recorder_.window_count(); ++i)
       window_ends.push_back(
           std::min(at(spec_.report.window * static_cast<std::int64_t>(i + 1)), at(spec_.duration)));
     std::vector<models::SloResult> out;
@@ -66,7 +66,7 @@ class Builder {
 
   /// A sampler of every component's series, one value per report window.
   SeriesSampler series_sampler() const {
-    SeriesSampler sampler(recorder_.windows().size());
+    SeriesSampler sampler(recorder_.window_count());
     for (std::size_t c = 0; c < spec_.components.size(); ++c)
       sampler.add(spec_.components[c].name, *spec_.components[c].binding,
                   {instances_[c].begin(), instances_[c].end()});
@@ -419,7 +419,7 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed, const RunCo
   // sampling schedules nothing.
   SeriesSampler sampler = builder.series_sampler();
   const sim::Duration window = spec.report.window;
-  for (std::size_t i = 0; i < builder.recorder().windows().size(); ++i) {
+  for (std::size_t i = 0; i < builder.recorder().window_count(); ++i) {
     const sim::Time window_end =
         std::min(at(window * static_cast<std::int64_t>(i + 1)), at(spec.duration));
     if (!run_to(window_end)) return stopped();

@@ -27,7 +27,7 @@ RunEstimate estimate_run(const ScenarioSpec& spec) {
   const auto windows = static_cast<double>(e.windows);
   e.memory_bytes = static_cast<double>(e.nodes) * kNodeBytes + e.target_pairs * kTargetBytes +
                    windows * kWindowBytes;
-  e.kept_bytes = windows * kWindowKeptBytes;
+  e.kept_bytes = windows * kWindowBytes;
   return e;
 }
 

@@ -4,10 +4,9 @@
 //
 // Memory is estimated from the structures that grow with the scenario, at sizes measured on
 // this code with /usr/bin/time (peak resident memory):
-// - each report window holds a latency histogram while its run is going: 58 KB (10^4 windows:
-//   580 MB), kWindowBytes;
-// - each window of a finished run is kept, summarized, until the report is written: about
-//   200 bytes measured (4 runs of 10^4 windows: 587 MB), kWindowKeptBytes = 2 KB, with margin;
+// - each report window is a summary (counts, percentiles, the models' series), while its run
+//   is going and then until the report is written: about 200 bytes measured, kWindowBytes =
+//   2 KB with margin (a run keeps one latency histogram for the window being recorded only);
 // - each node (a model, its timers, its random streams, its network and cluster state): 25 KB
 //   for a server or a client (2 x 10^4 of either: 500 MB), kNodeBytes; models with per-key or
 //   per-request tables take more (their own limits bound those);
@@ -32,8 +31,7 @@ struct RunEstimate {
   double kept_bytes = 0;    // kept from it until the report is written
 };
 
-inline constexpr double kWindowBytes = 60e3;
-inline constexpr double kWindowKeptBytes = 2e3;
+inline constexpr double kWindowBytes = 2e3;
 inline constexpr double kNodeBytes = 25e3;
 inline constexpr double kTargetBytes = 4;
 

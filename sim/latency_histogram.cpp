@@ -55,12 +55,21 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
   sum_ += other.sum_;
 }
 
+void LatencyHistogram::clear() {
+  if (count_ == 0) return;
+  std::fill(counts_.begin() + static_cast<std::ptrdiff_t>(index_of(min_)),
+            counts_.begin() + static_cast<std::ptrdiff_t>(index_of(max_)) + 1, 0);
+  count_ = 0;
+  sum_ = 0;
+  min_ = max_ = 0;
+}
+
 std::int64_t LatencyHistogram::quantile_ns(double p) const {
   if (count_ == 0) return 0;
   const auto rank = std::max<std::uint64_t>(
       1, static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count_))));
   std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < counts_.size(); ++i) {
+  for (std::size_t i = index_of(min_); i < counts_.size(); ++i) {  // none below min_
     if (seen + counts_[i] >= rank) {
       // The rank's place among the bucket's c samples, k in 1..c, spread evenly over the
       // bucket: lower + width * (k - 1/2) / c. Exact buckets (width 1) give their value.

@@ -22,6 +22,8 @@ class LatencyHistogram {
   void record(Duration value) { record_ns(value.ns()); }
   void record_ns(std::int64_t ns);
   void merge(const LatencyHistogram& other);
+  /// Empty again, at the cost of the buckets between the smallest and largest value only.
+  void clear();
 
   std::uint64_t count() const { return count_; }
   bool empty() const { return count_ == 0; }

@@ -1,5 +1,7 @@
 #include "models/shared/request_recorder.hpp"
 
+#include <utility>
+
 #include "sim/assert.hpp"
 
 namespace models {
@@ -31,10 +33,11 @@ RequestRecorder::RequestRecorder(sim::Time measure_from, sim::Time end, sim::Dur
   DSIM_ASSERT(window > sim::Duration::zero(), "the report window must be positive");
   const std::int64_t count = ((end - sim::Time::zero()).ns() + window.ns() - 1) / window.ns();
   DSIM_ASSERT(count <= 100'000, "at most 100,000 report windows: use a longer window");
-  windows_.resize(static_cast<std::size_t>(count));
+  window_count_ = static_cast<std::size_t>(count);
+  windows_.resize(window_count_);
 }
 
-WindowStats* RequestRecorder::window_at(sim::Time t) {
+WindowSummary* RequestRecorder::window_at(sim::Time t) {
   const std::int64_t index = t.ns() / window_.ns();
   if (index < 0 || index >= static_cast<std::int64_t>(windows_.size())) return nullptr;
   return &windows_[static_cast<std::size_t>(index)];
@@ -51,11 +54,18 @@ void RequestRecorder::record(sim::Time started, sim::Time ended, Outcome outcome
                              std::uint32_t attempts, std::uint32_t group) {
   const auto o = static_cast<std::size_t>(outcome);
   for (SloTally& slo : slos_) slo.record(ended, outcome, ended - started, group);
-  if (WindowStats* w = window_at(ended)) {
+  if (WindowSummary* w = window_at(ended)) {
     ++w->counts.requests;
     w->counts.attempts += attempts;
     ++w->counts.by_outcome[o];
-    if (outcome == Outcome::Ok) w->latency.record(ended - started);
+    if (outcome == Outcome::Ok) {
+      const auto index = static_cast<std::size_t>(w - windows_.data());
+      DSIM_ASSERT(index >= open_window_, "requests are recorded in the order they end");
+      if (index > open_window_) close_open_window();
+      open_window_ = index;
+      if (!open_latency_) open_latency_.emplace(7);  // 0.4 % quantile error: enough for a timeline
+      open_latency_->record(ended - started);
+    }
   }
   if (started < measure_from_) return;
   ++totals_.requests;
@@ -76,7 +86,7 @@ std::size_t RequestRecorder::add_slo(SloTally tally) {
 }
 
 void RequestRecorder::attempt_sent(sim::Time at) {
-  if (WindowStats* w = window_at(at)) ++w->attempts_sent;
+  if (WindowSummary* w = window_at(at)) ++w->attempts_sent;
 }
 
 void RequestRecorder::duplicate_effect(sim::Time started) {
@@ -87,18 +97,18 @@ void RequestRecorder::abandoned(sim::Time started) {
   if (started >= measure_from_) ++abandoned_;
 }
 
+void RequestRecorder::close_open_window() {
+  if (!open_latency_ || open_latency_->empty()) return;
+  WindowSummary& w = windows_[open_window_];
+  w.p50_ns = open_latency_->quantile_ns(0.5);
+  w.p99_ns = open_latency_->quantile_ns(0.99);
+  open_latency_->clear();
+}
+
 std::vector<WindowSummary> RequestRecorder::take_window_summaries() {
-  std::vector<WindowSummary> out;
-  out.reserve(windows_.size());
-  for (const WindowStats& w : windows_) {
-    WindowSummary& summary =
-        out.emplace_back(WindowSummary{.counts = w.counts, .attempts_sent = w.attempts_sent});
-    if (w.latency.empty()) continue;
-    summary.p50_ns = w.latency.quantile_ns(0.5);
-    summary.p99_ns = w.latency.quantile_ns(0.99);
-  }
-  windows_ = {};  // frees the histograms
-  return out;
+  close_open_window();
+  open_latency_.reset();
+  return std::exchange(windows_, {});
 }
 
 }  // namespace models

@@ -45,16 +45,18 @@ TEST_CASE("the run estimate counts nodes, windows and offered requests") {
 
 TEST_CASE("a run that needs more memory than allowed is refused before anything is written") {
   const test::TempDir dir;
-  dir.write("busy.json", scenario_text("250/s", "1ms"));  // 2000 windows: about 120 MB a run
-  const test::Process p = test::run_dsim("run busy.json --max-memory 200M -j 2", dir.path());
+  // 2000 windows and 5 nodes: 4.1 MB a run while it goes, 4 MB kept after it: two at once
+  // need 16.3 MB, one at a time 12.2 MB.
+  dir.write("busy.json", scenario_text("250/s", "1ms"));
+  const test::Process p = test::run_dsim("run busy.json --max-memory 14M -j 2", dir.path());
   CHECK(p.status == 2);
   CHECK_THAT(p.err, Catch::StartsWith("dsim: busy.json: the 2 run(s), 2 at once, need about") &&
-                        Catch::Contains("more than --max-memory 200 MB") &&
+                        Catch::Contains("more than --max-memory 14 MB") &&
                         Catch::Contains("2000 report windows") &&
                         Catch::Contains("--max-memory 1G to run anyway"));
   CHECK_FALSE(fs::exists(dir.path() / "results"));
   // One at a time, it fits.
-  CHECK(test::run_dsim("run busy.json --max-memory 200M -j 1 --quiet", dir.path()).status == 0);
+  CHECK(test::run_dsim("run busy.json --max-memory 14M -j 1 --quiet", dir.path()).status == 0);
 }
 
 TEST_CASE("bad limit values are usage errors") {

@@ -75,3 +75,23 @@ TEST_CASE("merging two histograms gives the histogram of all the samples") {
   CHECK(a.count() == all.count());
   CHECK(a.mean_ns() == all.mean_ns());
 }
+
+TEST_CASE("a cleared histogram is empty and then answers as a new one would") {
+  sim::Rng rng(11);
+  LatencyHistogram reused(7);
+  for (int i = 0; i < 1'000; ++i)
+    reused.record_ns(static_cast<std::int64_t>(rng.uniform01() * 1e9));  // up to 1 s
+  reused.clear();
+  CHECK(reused.empty());
+  CHECK(reused.quantile_ns(0.5) == 0);
+  LatencyHistogram fresh(7);
+  for (int i = 0; i < 1'000; ++i) {
+    // Microseconds: any count left from before (up to a second) would move the quantiles.
+    const auto v = static_cast<std::int64_t>(1e3 + rng.uniform01() * 1e6);
+    reused.record_ns(v);
+    fresh.record_ns(v);
+  }
+  for (const double p : {0.0, 0.5, 0.99, 1.0}) CHECK(reused.quantile_ns(p) == fresh.quantile_ns(p));
+  CHECK(reused.mean_ns() == fresh.mean_ns());
+  CHECK(reused.buckets(7).size() == fresh.buckets(7).size());
+}
