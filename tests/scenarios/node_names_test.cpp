@@ -29,6 +29,12 @@ Json two_components(std::size_t api_nodes) {
           {"client", {{"model", "open_loop_client"}, {"rate", "100/s"}, {"target", "api"}}}};
 }
 
+// A partition fault of `groups`, each a Json::array (a list of two-element lists would
+// otherwise read as an object).
+Json partition(Json groups) {
+  return Json{{"action", "partition"}, {"groups", std::move(groups)}, {"at", "1s"}};
+}
+
 Json scenario_with(Json components, Json faults) {
   return {{"name", "names"},          {"description", "node names"},
           {"duration", "60s"},        {"network", {{"switches", {"tor1", "tor2"}}}},
@@ -133,10 +139,6 @@ TEST_CASE("unknown names are still refused, with the JSON path") {
 }
 
 TEST_CASE("a node in two groups of a partition is refused, with the JSON path") {
-  // Json::array: a list of two-element lists would otherwise read as an object.
-  auto partition = [](Json groups) {
-    return Json{{"action", "partition"}, {"groups", std::move(groups)}, {"at", "1s"}};
-  };
   using A = std::vector<std::string>;
   const Json faults = Json::array({
       partition(Json::array({A{"api[0]", "api[1]"}, A{"api[1]", "db"}})),
@@ -158,9 +160,6 @@ TEST_CASE("a node in two groups of a partition is refused, with the JSON path") 
 TEST_CASE("a node named twice in one group of a partition is refused, with the JSON path") {
   // Found by fuzzing (fuzz/corpus/partition-node-twice-in-a-group.json): the loader checked
   // groups against each other only, and the network's partition asserted (exit status 1).
-  auto partition = [](Json groups) {
-    return Json{{"action", "partition"}, {"groups", std::move(groups)}, {"at", "1s"}};
-  };
   using A = std::vector<std::string>;
   const Json faults = Json::array({
       partition(Json::array({A{"api[0]", "api[0]"}, A{"api[1]", "client"}})),
