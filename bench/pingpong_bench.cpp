@@ -161,6 +161,11 @@ RunResult run_plain(const Workload& w) {
 
 }  // namespace
 
+PlainLoopRate run_plain_pingpong(std::uint32_t nodes, std::uint64_t deliveries) {
+  const RunResult plain = run_plain({.nodes = nodes, .deliveries = deliveries});
+  return {plain.events, static_cast<double>(plain.events) / plain.seconds};
+}
+
 void run_pingpong_benchmark(std::uint32_t nodes, std::uint64_t deliveries) {
   const Workload w{.nodes = nodes, .deliveries = deliveries};
   reset_peak_memory();

@@ -11,4 +11,12 @@ namespace bench {
 /// and the cluster's peak memory.
 void run_pingpong_benchmark(std::uint32_t nodes, std::uint64_t deliveries);
 
+/// The plain loop alone, until `deliveries` messages arrived: its events and their rate, the
+/// baseline that other benchmarks quote beside their own rate.
+struct PlainLoopRate {
+  std::uint64_t events = 0;
+  double events_per_s = 0;
+};
+PlainLoopRate run_plain_pingpong(std::uint32_t nodes, std::uint64_t deliveries);
+
 }  // namespace bench

@@ -1,0 +1,114 @@
+// Scale: the setup of scenarios of 10^3 to 10^6 nodes, and a run's memory as its report
+// windows grow. Memory is the peak resident set (VmHWM) above the resident set just before,
+// after freed memory has been given back to the system (malloc_trim), so that what one
+// measurement freed does not hide the next one's growth.
+#include "bench/scale_bench.hpp"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "bench/figures.hpp"
+#include "scenario/run.hpp"
+#include "scenario/scenario.hpp"
+
+namespace bench {
+namespace {
+
+constexpr std::uint64_t kComponentCap = 100'000;  // the loader's nodes per component
+
+// `nodes` nodes: servers in components of at most kComponentCap ("api0", "api1", ...) and one
+// client node calling the first.
+std::string scaling_scenario(std::uint64_t nodes) {
+  std::string components;
+  std::uint64_t servers = nodes - 1;
+  for (int c = 0; servers > 0; ++c) {
+    const std::uint64_t count = std::min(servers, kComponentCap);
+    servers -= count;
+    components += R"("api)" + std::to_string(c) + R"(": {"model": "server", "count": )" +
+                  std::to_string(count) +
+                  R"(, "service_time": {"dist": "exponential", "mean": "1ms"}},)";
+  }
+  return R"({"name": "nodes", "duration": "1s", "seeds": 1, "components": {)" + components +
+         R"("client": {"model": "open_loop_client", "rate": "100/s", "target": "api0"}}})";
+}
+
+// The same light scenario (one server, one client, 100 s) with `window` report windows.
+std::string window_scenario(const char* window) {
+  return std::string(R"({"name": "windows", "duration": "100s", "seeds": 1, "components": {
+    "api": {"model": "server", "service_time": {"dist": "exponential", "mean": "1ms"}},
+    "client": {"model": "open_loop_client", "rate": "1000/s", "target": "api"}},
+    "report": {"window": ")") +
+         window + R"("}})";
+}
+
+double available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      std::istringstream fields(line.substr(13));
+      double kib = 0;
+      fields >> kib;
+      return kib * 1024;
+    }
+  return 0;
+}
+
+struct Measured {
+  double seconds = 0;
+  double bytes = 0;  // peak resident set above the one before
+};
+
+// Loads `text` and runs its first variant with `control`: the time and memory it took.
+Measured load_and_run(const std::string& text, const scenario::RunControl& control) {
+  malloc_trim(0);
+  reset_peak_memory();
+  const double before = peak_memory_bytes();
+  Stopwatch watch;
+  {
+    const scenario::ScenarioFile file = scenario::load_scenario_text(text, "bench.json");
+    (void)scenario::run_scenario(file.variants.front(), 1, control);
+  }
+  return {watch.seconds(), peak_memory_bytes() - before};
+}
+
+}  // namespace
+
+void run_node_scaling_benchmark(const std::vector<std::uint64_t>& sizes, double max_seconds) {
+  double bytes_per_node = 0;  // of the last size measured, to foresee the next one's memory
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const std::uint64_t n = sizes[i];
+    const auto nodes = static_cast<double>(n);
+    if (bytes_per_node * nodes > available_memory_bytes() / 2) {
+      std::fprintf(stderr, "nodes: %llu nodes skipped: about %.3g GB foreseen\n",
+                   static_cast<unsigned long long>(n), bytes_per_node * nodes / 1e9);
+      return;
+    }
+    // Setup, then the first event (the run stops there): building is the cost measured.
+    const Measured m = load_and_run(scaling_scenario(n), {.max_events = 1});
+    bytes_per_node = m.bytes / nodes;
+    const std::string name = "nodes_" + std::to_string(n);
+    print_figure(name + "_setup_time", m.seconds, "s");
+    print_figure(name + "_setup_time_per_node", m.seconds / nodes * 1e6, "us");
+    print_figure(name + "_bytes_per_node", bytes_per_node, "bytes");
+    if (m.seconds > max_seconds && i + 1 < sizes.size()) {
+      std::fprintf(stderr, "nodes: larger sizes skipped: %llu nodes took %.1f s (bound %.0f s)\n",
+                   static_cast<unsigned long long>(n), m.seconds, max_seconds);
+      return;
+    }
+  }
+}
+
+void run_window_memory_benchmark() {
+  const Measured few = load_and_run(window_scenario("10s"), {});
+  const Measured many = load_and_run(window_scenario("10ms"), {});
+  print_figure("windows_10_run_memory", few.bytes / (1 << 20), "MiB");
+  print_figure("windows_10000_run_memory", many.bytes / (1 << 20), "MiB");
+  print_figure("windows_bytes_per_window", (many.bytes - few.bytes) / (10'000 - 10), "bytes");
+}
+
+}  // namespace bench
