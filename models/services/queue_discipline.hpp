@@ -42,9 +42,10 @@ struct Dequeued {
   Verdict verdict = Verdict::Serve;
 };
 
-/// The initial capacity of a queue's ring buffer. A bounded queue of up to 4096 places is sized
-/// to its limit at start-up, so it never allocates afterwards; a longer or unbounded one starts
-/// at 64 and doubles up to its peak length, and no further (no allocation per request).
+/// The initial capacity of a queue's ring buffer, allocated when the first request waits (an
+/// idle server's queue costs nothing). A bounded queue of up to 4096 places is then sized to its
+/// limit, so it never allocates again; a longer or unbounded one starts at 64 and doubles up to
+/// its peak length, and no further (no allocation per request).
 inline std::size_t initial_queue_capacity(std::int64_t limit) {
   constexpr std::int64_t kSizedUpFront = 4096;
   return limit >= 0 && limit <= kSizedUpFront ? static_cast<std::size_t>(limit) : 64;

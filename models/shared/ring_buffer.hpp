@@ -1,7 +1,10 @@
 // A double-ended ring buffer of trivially copyable values: the storage of request queues.
 //
-// Capacity is a power of two; it doubles only when full (the copy keeps order), so a queue
-// allocates while it grows to its peak length and never again: nothing per request.
+// Nothing is allocated until the first push, since most nodes hold a buffer (a server's queue)
+// and many never use it: 10^6 idle servers cost nothing here. The first push allocates the
+// initial capacity (64 unless asked otherwise; a power of two), which then doubles only when
+// full (the copy keeps order), so a queue allocates while it grows to its peak length and never
+// again: nothing per request.
 // Both ends are O(1), so FIFO (pop_front) and LIFO (pop_back) disciplines share it.
 #pragma once
 
@@ -20,9 +23,7 @@ class RingBuffer {
 
  public:
   explicit RingBuffer(std::size_t initial_capacity = 64) {
-    std::size_t capacity = 1;
-    while (capacity < initial_capacity) capacity *= 2;
-    slots_.resize(capacity);
+    while (first_capacity_ < initial_capacity) first_capacity_ *= 2;
   }
 
   std::size_t size() const { return size_; }
@@ -85,13 +86,14 @@ class RingBuffer {
  private:
   std::size_t mask() const { return slots_.size() - 1; }
   void grow() {
-    std::vector<T> bigger(slots_.size() * 2);
+    std::vector<T> bigger(slots_.empty() ? first_capacity_ : slots_.size() * 2);
     for (std::size_t i = 0; i < size_; ++i) bigger[i] = slots_[(head_ + i) & mask()];
     slots_.swap(bigger);
     head_ = 0;
   }
 
   std::vector<T> slots_;
+  std::size_t first_capacity_ = 1;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
 };
