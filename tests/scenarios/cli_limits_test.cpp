@@ -45,8 +45,8 @@ TEST_CASE("the run estimate counts nodes, windows and offered requests") {
 
 TEST_CASE("a run that needs more memory than allowed is refused before anything is written") {
   const test::TempDir dir;
-  // 2000 windows and 5 nodes: 4.1 MB a run while it goes, 4 MB kept after it: two at once
-  // need 16.3 MB, one at a time 12.2 MB.
+  // 2000 windows and 5 nodes: 4.04 MB a run while it goes, 4 MB kept after it: two at once
+  // need 16.1 MB, one at a time 12.0 MB.
   dir.write("busy.json", scenario_text("250/s", "1ms"));
   const test::Process p = test::run_dsim("run busy.json --max-memory 14M -j 2", dir.path());
   CHECK(p.status == 2);
