@@ -57,6 +57,7 @@ bool Simulator::cancel(EventId id) {
 }
 
 void Simulator::compact() {
+  top_is_done_ = false;  // erased with the other stale entries
   std::erase_if(heap_, [this](const HeapEntry& e) {
     return slots_[e.key & kSlotMask].sequence != (e.key >> kSlotBits);
   });
@@ -65,6 +66,12 @@ void Simulator::compact() {
 }
 
 void Simulator::push(HeapEntry entry) {
+  if (top_is_done_) {  // replace-top
+    top_is_done_ = false;
+    heap_.front() = entry;
+    sift_down(0);
+    return;
+  }
   std::size_t index = heap_.size();
   heap_.push_back(entry);
   while (index > 0) {
@@ -100,6 +107,10 @@ void Simulator::pop_top() {
 }
 
 bool Simulator::dispatch_next(Time limit) {
+  if (top_is_done_) {  // nothing replaced it: the last callback scheduled nothing
+    top_is_done_ = false;
+    pop_top();
+  }
   while (!heap_.empty()) {
     const HeapEntry top = heap_.front();
     const auto slot = static_cast<std::uint32_t>(top.key & kSlotMask);
@@ -109,7 +120,7 @@ bool Simulator::dispatch_next(Time limit) {
       continue;
     }
     if (top.time > limit.ns()) return false;
-    pop_top();
+    top_is_done_ = true;  // popped when the callback returns, unless an event replaces it
     // Free the slot before running, so the callback may reuse it and cancel(own id) is a no-op.
     Callback callback = slots_[slot].callback;
     slots_[slot].sequence = 0;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -147,6 +148,61 @@ TEST_CASE("many cancellations are compacted without losing live events") {
   CHECK(s.pending_events() == 2000);
   s.run();
   CHECK(fired == 2000);
+}
+
+namespace {
+// Events that schedule 0 to 3 follow-ups (the first one replaces the dispatched event at the
+// heap's top), at delays from 0 (the same instant) to far, and cancel pending events at random,
+// in bursts that make the heap compact itself from inside callbacks. A std::set of (time, order)
+// is the reference: each event that runs must be the earliest pending one, ties in the order
+// they were scheduled.
+struct ReplaceTopCheck {
+  Simulator sim{3};
+  Rng rng = sim.rng("check");
+  std::set<std::pair<std::int64_t, std::uint64_t>> pending;  // (time, order)
+  std::vector<std::pair<EventId, std::pair<std::int64_t, std::uint64_t>>> ids;
+  std::uint64_t next_order = 0, ran = 0, out_of_order = 0;
+  int budget = 200'000;
+
+  void schedule(std::int64_t delay) {
+    const std::pair<std::int64_t, std::uint64_t> key{sim.now().ns() + delay, next_order++};
+    pending.insert(key);
+    const std::int64_t time = key.first;  // a Callback's capture is trivially copyable
+    const std::uint64_t order = key.second;
+    ids.push_back({sim.schedule_after(Duration::nanoseconds(delay),
+                                      [this, time, order] {
+                                        fired({time, order});
+                                      }),
+                   key});
+  }
+  void fired(std::pair<std::int64_t, std::uint64_t> key) {
+    ++ran;
+    if (pending.empty() || *pending.begin() != key) ++out_of_order;
+    pending.erase(key);
+    const auto follow_ups = rng.below(4);
+    for (std::uint64_t i = 0; i < follow_ups && budget-- > 0; ++i)
+      schedule(rng.bernoulli(0.2) ? 0 : static_cast<std::int64_t>(rng.below(1'000'000)));
+    // Now and then, cancel half of the ids kept, at random: the stale entries then outnumber the
+    // live ones, and the heap is compacted from inside this callback.
+    const std::size_t cancels = ran % 5'000 == 0 ? ids.size() / 2 : rng.below(2);
+    for (std::size_t c = 0; c < cancels && !ids.empty(); ++c) {
+      const auto i = rng.below(ids.size());
+      if (sim.cancel(ids[i].first)) pending.erase(ids[i].second);
+      ids[i] = ids.back();
+      ids.pop_back();
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("events scheduled and cancelled from callbacks run in (time, sequence) order") {
+  ReplaceTopCheck check;
+  for (int i = 0; i < 20'000; ++i) check.schedule(static_cast<std::int64_t>(check.rng.below(1000)));
+  check.sim.run();
+  CHECK(check.out_of_order == 0);
+  CHECK(check.pending.empty());
+  CHECK(check.ran > 100'000);  // enough events for the heap to be compacted along the way
+  CHECK(check.ran == check.sim.events_processed());
 }
 
 namespace {
