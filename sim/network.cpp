@@ -192,7 +192,8 @@ struct Network::Impl {
   std::uint64_t fault_seq = 1;                 // hops decided before any fault carry 1
 
   // Routing caches: next_link[s][d] is the first link on the path s -> d (kNoLink: none), valid
-  // while table_epoch[s] == route_epoch. Rebuilt lazily, one source at a time.
+  // while table_epoch[s] == route_epoch. Rebuilt lazily, one source at a time, and only for
+  // sources with more than one link out (next_hop).
   std::uint64_t route_epoch = 1;
   std::uint64_t weights_epoch = 0;
   std::vector<std::vector<LinkId>> next_link;
@@ -255,6 +256,21 @@ struct Network::Impl {
   }
 
   LinkId next_hop(NodeId at, NodeId destination) {
+    // A node with one link out (a host under its switch) sends everything over it, to what
+    // its neighbour can reach (a path back through a dead end is never shortest): the
+    // neighbour's table answers, and hosts keep none, so that tables cost switches x nodes
+    // rather than nodes x nodes.
+    if (boost::out_degree(at, graph) == 1 && destination != at) {
+      const LinkId only = graph[*boost::out_edges(at, graph).first].id;
+      if (links[only].cut) return kNoLink;
+      const NodeId neighbour = links[only].to;
+      return neighbour == destination || table_next_hop(neighbour, destination) != kNoLink
+                 ? only
+                 : kNoLink;
+    }
+    return table_next_hop(at, destination);
+  }
+  LinkId table_next_hop(NodeId at, NodeId destination) {
     if (table_epoch[at] != route_epoch) build_routes(at);
     return next_link[at][destination];
   }

@@ -568,3 +568,63 @@ TEST_CASE("network: steady-state transmit performs zero operator new calls") {
   traffic(2000);
   CHECK(allocation_count() == before);
 }
+
+TEST_CASE("network: a host with one link out routes as its full routing table would") {
+  // Hosts with a single link out skip their own table (Network's next_hop) and ask their
+  // switch's. Reference: the same topology where every host also has a second link out, to a
+  // shadow node, cut at once: invisible to routing, but it makes each host keep and use its
+  // own table. Every route between the real nodes must agree, before and after random cuts.
+  constexpr int kCores = 3, kTors = 6, kHosts = 30;
+  constexpr int kNodes = kCores + kTors + kHosts;
+  Rng rng = Rng::stream(5, "topology");
+  struct Link {
+    NodeId a, b;
+    Duration latency;
+    bool both_ways;
+  };
+  std::vector<Link> topology;
+  const auto latency = [&] { return Duration::nanoseconds(1'000 * (1 + rng.below(5))); };
+  for (NodeId c = 0; c < kCores; ++c)
+    for (NodeId d = c + 1; d < kCores; ++d) topology.push_back({c, d, latency(), true});
+  for (NodeId t = kCores; t < kCores + kTors; ++t) {
+    const auto first = static_cast<NodeId>(rng.below(kCores));
+    topology.push_back({t, first, latency(), true});
+    topology.push_back({t, static_cast<NodeId>((first + 1) % kCores), latency(), true});
+  }
+  for (NodeId h = kCores + kTors; h < kNodes; ++h) {
+    const auto tor = static_cast<NodeId>(kCores + rng.below(kTors));
+    // Most hosts both ways; some send only (one link out, none in), some are dual-homed.
+    topology.push_back({h, tor, latency(), h % 5 != 0});
+    if (h % 7 == 0)
+      topology.push_back(
+          {h, static_cast<NodeId>(kCores + (tor - kCores + 1) % kTors), latency(), true});
+  }
+  Network shortcut = make_network(1, kNodes);
+  Network reference = make_network(1, kNodes + 1);  // node kNodes: the shadow
+  std::vector<LinkId> ids;
+  for (const Link& l : topology) {
+    ids.push_back(shortcut.add_link(l.a, l.b, constant_link(l.latency), l.both_ways));
+    REQUIRE(reference.add_link(l.a, l.b, constant_link(l.latency), l.both_ways) == ids.back());
+  }
+  for (NodeId h = kCores + kTors; h < kNodes; ++h)
+    reference.cut_link(reference.add_link(h, kNodes, constant_link(latency()), false));
+
+  int compared = 0, unreachable = 0;
+  for (int round = 0; round < 6; ++round) {
+    for (NodeId a = 0; a < kNodes; ++a)
+      for (NodeId b = 0; b < kNodes; ++b) {
+        const std::vector<NodeId> route = shortcut.route(a, b);
+        CHECK(route == reference.route(a, b));
+        ++compared;
+        unreachable += route.empty();
+      }
+    // Cut three more links (the same in both), so that some hosts lose their only way out.
+    for (int c = 0; c < 3; ++c) {
+      const LinkId id = ids[rng.below(ids.size())];
+      shortcut.cut_link(id);
+      reference.cut_link(id);
+    }
+  }
+  CHECK(compared == 6 * kNodes * kNodes);
+  CHECK(unreachable > 0);  // the cuts did separate some pairs
+}
