@@ -120,7 +120,7 @@ bool Simulator::dispatch_next(Time limit) {
       continue;
     }
     if (top.time > limit.ns()) return false;
-    top_is_done_ = true;  // popped when the callback returns, unless an event replaces it
+    top_is_done_ = true;  // popped before the next event, unless an event replaces it first
     // Free the slot before running, so the callback may reuse it and cancel(own id) is a no-op.
     Callback callback = slots_[slot].callback;
     slots_[slot].sequence = 0;
