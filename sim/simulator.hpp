@@ -7,9 +7,9 @@
 //   after every event already scheduled for that time).
 // - cancel() is O(1): the slot is freed at once and its heap entry is skipped when reached
 //   (lazy deletion); stale entries are compacted away when they outnumber live ones.
-// - The event being dispatched stays at the heap's top until its callback returns: the first
-//   event the callback schedules replaces it there (one sift-down instead of a pop and a push),
-//   as a follow-up usually is. Order is (time, sequence) however the heap is laid out.
+// - A dispatched event's heap entry stays at the top until the next event is dispatched: the
+//   first event its callback schedules replaces it there (one sift-down instead of a pop and a
+//   push), as a follow-up usually is. Order is (time, sequence) however the heap is laid out.
 // - Steady state allocates nothing: heap and slots grow to the peak number of pending events
 //   and are reused from then on (reserve() sets that peak ahead of time).
 // - Every dispatched event is folded into a 64-bit fingerprint of (time, sequence): two runs
