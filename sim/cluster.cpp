@@ -170,8 +170,10 @@ void Cluster::hand_over(Node& n, std::uint32_t slot) {
   if (n.process_) n.process_->on_message(n, message);
 }
 
-EventId Cluster::schedule_timer(Node& n, Duration true_delay, TimerTag tag, std::uint64_t serial) {
-  return sim_.schedule_after(true_delay, TimerFired{this, n.id(), n.incarnation_, tag, serial});
+EventId Cluster::schedule_timer(Node& n, Duration true_delay, TimerTag tag, std::uint64_t serial,
+                                bool timeout) {
+  const TimerFired fire{this, n.id(), n.incarnation_, tag, serial};
+  return timeout ? sim_.schedule_timeout(true_delay, fire) : sim_.schedule_after(true_delay, fire);
 }
 
 void Cluster::fire_timer(NodeId id, std::uint32_t incarnation, TimerTag tag, std::uint64_t serial) {

@@ -96,7 +96,9 @@ class Cluster {
   void on_arrival(std::uint32_t slot, NodeId next, LinkId link, std::uint64_t cut_epoch);
   void deliver(std::uint32_t slot);
   void hand_over(Node& node, std::uint32_t slot);
-  EventId schedule_timer(Node& node, Duration true_delay, TimerTag tag, std::uint64_t serial);
+  /// `timeout`: through Simulator::schedule_timeout (a lane) rather than schedule_after.
+  EventId schedule_timer(Node& node, Duration true_delay, TimerTag tag, std::uint64_t serial,
+                         bool timeout);
   void fire_timer(NodeId id, std::uint32_t incarnation, TimerTag tag, std::uint64_t serial);
   void drain_deferred(NodeId id);
   void crash_one(NodeId id);

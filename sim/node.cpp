@@ -58,14 +58,18 @@ TimerId Node::set_timer(Duration local_delay, TimerTag tag) {
   return schedule_timer(clock_.true_delay_for(local_delay), tag);
 }
 
+TimerId Node::set_timeout(Duration local_delay, TimerTag tag) {
+  return schedule_timer(clock_.true_delay_for(local_delay), tag, true);
+}
+
 TimerId Node::set_timer_at(Time wall_time, TimerTag tag) {
   return schedule_timer(clock_.true_time_at_wall(wall_time, true_now()) - true_now(), tag);
 }
 
-TimerId Node::schedule_timer(Duration true_delay, TimerTag tag) {
+TimerId Node::schedule_timer(Duration true_delay, TimerTag tag, bool timeout) {
   DSIM_ASSERT(state_ != NodeState::Crashed, "a crashed node sets no timers");
   const std::uint64_t serial = next_timer_serial_++;
-  return {cluster_.schedule_timer(*this, true_delay, tag, serial), serial};
+  return {cluster_.schedule_timer(*this, true_delay, tag, serial, timeout), serial};
 }
 
 bool Node::cancel_timer(TimerId id) {

@@ -58,6 +58,9 @@ class Node {
 
   /// A timer that fires after `local_delay` on this node's monotonic clock.
   TimerId set_timer(Duration local_delay, TimerTag tag);
+  /// As set_timer, for a timer that is usually cancelled before it fires (a try's timeout):
+  /// cheaper to set and cancel (Simulator::schedule_timeout).
+  TimerId set_timeout(Duration local_delay, TimerTag tag);
   /// A timer that fires when this node's wall clock reads `wall_time` (computed now: a later
   /// clock step does not move it).
   TimerId set_timer_at(Time wall_time, TimerTag tag);
@@ -87,7 +90,7 @@ class Node {
 
   Message& prepare_message(NodeId to, std::uint32_t size_bytes);
   void dispatch_message(Message& message);
-  TimerId schedule_timer(Duration true_delay, TimerTag tag);
+  TimerId schedule_timer(Duration true_delay, TimerTag tag, bool timeout = false);
 
   Cluster& cluster_;
   NodeId id_;

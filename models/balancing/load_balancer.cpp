@@ -194,7 +194,8 @@ void LoadBalancer::forward(sim::Node& node, const sim::Message& message) {
     wait = request.deadline - now;
     f.expires_at_deadline = true;
   }
-  if (wait != sim::Duration::max()) f.timer = node.set_timer(wait, {kForwardTimeout, id});
+  if (wait != sim::Duration::max())
+    f.timer = node.set_timeout(wait, {kForwardTimeout, id});  // most are cancelled
 
   request.call_id = id;
   ++request.hops;

@@ -30,9 +30,9 @@
 
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
-#include "models/shared/ring_buffer.hpp"
 #include "models/shared/rpc.hpp"
 #include "sim/distribution.hpp"
+#include "sim/ring_buffer.hpp"
 
 namespace models {
 
@@ -115,7 +115,7 @@ class OccStore final : public Model {
 
   OccStoreConfig config_;
   std::vector<std::uint64_t> versions_;  // durable
-  RingBuffer<Pending> queue_;            // volatile: waiting, the front one in service
+  sim::RingBuffer<Pending> queue_;       // volatile: waiting, the front one in service
   bool busy_ = false;
   sim::Rng service_rng_;
   sim::Time measure_from_, measure_to_;

@@ -52,7 +52,7 @@
 #include "models/election/raft_election.hpp"
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
-#include "models/shared/ring_buffer.hpp"
+#include "sim/ring_buffer.hpp"
 
 namespace models {
 
@@ -145,7 +145,7 @@ class LockService final : public Model, private RaftListener {
   sim::Time grace_until_;                 // a new leader's grace, on its monotonic clock
   std::vector<Lease> leases_;             // the live ones (few: one per held key)
   std::uint64_t revision_ = 0, next_lease_ = 1;
-  RingBuffer<Pending> queue_;
+  sim::RingBuffer<Pending> queue_;
   bool busy_ = false;
   sim::Time measure_from_, measure_to_;
   sim::Time now_counting_;  // true time of the request being served (for the figures)

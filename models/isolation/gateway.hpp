@@ -66,9 +66,9 @@
 #include "models/shared/caller.hpp"
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
-#include "models/shared/ring_buffer.hpp"
 #include "models/shared/rpc.hpp"
 #include "models/shared/slot_table.hpp"
+#include "sim/ring_buffer.hpp"
 #include "sim/rng.hpp"
 
 namespace models {
@@ -199,7 +199,7 @@ class Gateway final : public Model, private CallerListener {
   double total_weight_ = 0;
   sim::Rng route_rng_;
   SlotTable<Inbound> calling_;  // requests whose worker is calling; the token of their call
-  RingBuffer<Inbound> queue_;
+  sim::RingBuffer<Inbound> queue_;
   std::size_t busy_ = 0;
   bool filling_ = false;
   sim::Time measure_from_, measure_to_;

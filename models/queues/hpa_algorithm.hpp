@@ -46,7 +46,7 @@
 #include <cstdint>
 #include <span>
 
-#include "models/shared/ring_buffer.hpp"
+#include "sim/ring_buffer.hpp"
 #include "sim/time.hpp"
 
 namespace models::hpa {
@@ -117,8 +117,8 @@ class ScaleGovernor {
   std::int64_t rate_limited(sim::Time now, std::int64_t current, std::int64_t wanted) const;
 
   Behavior behavior_;
-  RingBuffer<Recommendation> recommendations_;  // oldest first
-  RingBuffer<ScaleEvent> events_;               // oldest first
+  sim::RingBuffer<Recommendation> recommendations_;  // oldest first
+  sim::RingBuffer<ScaleEvent> events_;               // oldest first
 };
 
 }  // namespace models::hpa

@@ -70,8 +70,8 @@
 #include "models/replication/replication_log.hpp"
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
-#include "models/shared/ring_buffer.hpp"
 #include "models/shared/rpc.hpp"
+#include "sim/ring_buffer.hpp"
 
 namespace models {
 
@@ -266,7 +266,7 @@ class LeaderFollowerStore final : public Model, private RaftListener {
   std::vector<std::uint64_t> match_scratch_;
   std::uint64_t leader_term_ = 0;  // the term this replica leads (0: it does not)
   std::uint64_t shipped_ = 0;      // leader: entries up to here have been sent
-  RingBuffer<PendingWrite> pending_;
+  sim::RingBuffer<PendingWrite> pending_;
   std::vector<Follower> followers_;
   std::uint64_t beat_epoch_ = 0;
 

@@ -43,7 +43,7 @@
 #include <optional>
 
 #include "models/shared/params.hpp"
-#include "models/shared/ring_buffer.hpp"
+#include "sim/ring_buffer.hpp"
 #include "sim/time.hpp"
 
 namespace models {
@@ -104,7 +104,7 @@ class Bulkhead {
   std::int64_t limit_;
   sim::Time measure_from_;
   std::int64_t in_use_ = 0;
-  RingBuffer<std::uint64_t> waiting_;  // the owner's names of the waiting calls, oldest first
+  sim::RingBuffer<std::uint64_t> waiting_;  // the owner's names of the waiting calls, oldest first
   std::int64_t max_in_use_ = 0;
 };
 

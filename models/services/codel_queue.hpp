@@ -23,7 +23,7 @@
 #include <cstdint>
 
 #include "models/services/queue_discipline.hpp"
-#include "models/shared/ring_buffer.hpp"
+#include "sim/ring_buffer.hpp"
 
 namespace models {
 
@@ -58,7 +58,7 @@ class CodelQueue final : public QueueDiscipline {
 
   std::int64_t limit_;
   sim::Duration target_, interval_;
-  RingBuffer<QueuedRequest> waiting_;
+  sim::RingBuffer<QueuedRequest> waiting_;
   bool above_ = false;     // the sojourn has been above target since first_above_ - interval
   sim::Time first_above_;  // when a dequeue above target may drop (meaningful if above_)
   /// RFC 8289's dequeue loops at one instant (take, shed, take again, ...); here each turn is

@@ -16,7 +16,7 @@
 #pragma once
 
 #include "models/services/queue_discipline.hpp"
-#include "models/shared/ring_buffer.hpp"
+#include "sim/ring_buffer.hpp"
 
 namespace models {
 
@@ -68,7 +68,7 @@ class OrderedQueue final : public QueueDiscipline {
   std::int64_t limit_;
   Order order_;
   sim::Duration lifo_after_;
-  RingBuffer<QueuedRequest> waiting_;
+  sim::RingBuffer<QueuedRequest> waiting_;
   sim::Time nonempty_since_;  // when the queue last went from empty to non-empty
 };
 

@@ -217,8 +217,8 @@ void Caller::send_try(sim::Node& node, RequestId id) {
   r.hedged = false;
   r.cancel_sent = false;
   r.current = send_copy(node, id, sim::kNoNode);
-  if (bulkhead_) attempts_.find(r.current)->permit = true;  // taken by try_once
-  if (timed) r.try_timer = node.set_timer(wait, {timer_kind_, id});
+  if (bulkhead_) attempts_.find(r.current)->permit = true;             // taken by try_once
+  if (timed) r.try_timer = node.set_timeout(wait, {timer_kind_, id});  // most are cancelled
   // Hedging: only idempotent requests, and only where another replica exists.
   const std::size_t replicas = shard_span(r.shard).second;
   if (!hedge_ || !r.idempotent || replicas < 2) return;

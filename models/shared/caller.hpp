@@ -112,11 +112,11 @@
 #include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
 #include "models/shared/request_recorder.hpp"
-#include "models/shared/ring_buffer.hpp"
 #include "models/shared/rpc.hpp"
 #include "models/shared/slot_table.hpp"
 #include "models/shared/state_timeline.hpp"
 #include "sim/node.hpp"
+#include "sim/ring_buffer.hpp"
 
 namespace models {
 
@@ -375,8 +375,8 @@ class Caller {
   std::vector<std::size_t> shard_first_;
   std::optional<sim::Rng> retry_rng_;  // the node's stream "retry", from the first request on
   SlotTable<Request> requests_;
-  SlotTable<Attempt> attempts_;  // keyed by call id
-  RingBuffer<Orphan> orphans_;   // in the order they were orphaned (= forget_at order)
+  SlotTable<Attempt> attempts_;      // keyed by call id
+  sim::RingBuffer<Orphan> orphans_;  // in the order they were orphaned (= forget_at order)
   std::size_t active_ = 0;
   std::uint64_t next_request_id_ = 1;
   std::uint64_t late_responses_ = 0, attempts_sent_ = 0, retries_ = 0;

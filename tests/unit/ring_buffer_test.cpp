@@ -4,15 +4,13 @@
 
 #include <cstdint>
 
-#include "models/shared/ring_buffer.hpp"
-
-using models::RingBuffer;
+#include "sim/ring_buffer.hpp"
 
 TEST_CASE("ring buffer: no storage until the first push, then the initial capacity") {
-  RingBuffer<std::uint32_t> idle;
+  sim::RingBuffer<std::uint32_t> idle;
   CHECK(idle.capacity() == 0);
   CHECK(idle.empty());
-  RingBuffer<std::uint32_t> asked(100);  // rounded up to a power of two
+  sim::RingBuffer<std::uint32_t> asked(100);  // rounded up to a power of two
   CHECK(asked.capacity() == 0);
   asked.push_back(1);
   CHECK(asked.capacity() == 128);
@@ -21,7 +19,7 @@ TEST_CASE("ring buffer: no storage until the first push, then the initial capaci
 }
 
 TEST_CASE("ring buffer: doubles when full, keeping FIFO and LIFO order across the wrap") {
-  RingBuffer<std::uint32_t> b(4);
+  sim::RingBuffer<std::uint32_t> b(4);
   for (std::uint32_t i = 0; i < 3; ++i) b.push_back(i);
   CHECK(b.pop_front() == 0);  // head moves: the next pushes wrap around
   for (std::uint32_t i = 3; i < 6; ++i) b.push_back(i);
@@ -33,7 +31,7 @@ TEST_CASE("ring buffer: doubles when full, keeping FIFO and LIFO order across th
 }
 
 TEST_CASE("ring buffer: removing from the middle keeps the others in order") {
-  RingBuffer<std::uint32_t> b(2);
+  sim::RingBuffer<std::uint32_t> b(2);
   for (std::uint32_t i = 0; i < 5; ++i) b.push_back(i);
   CHECK(b.remove_first([](std::uint32_t v) { return v == 2; }) == 2u);
   CHECK_FALSE(b.remove_first([](std::uint32_t v) { return v == 9; }).has_value());

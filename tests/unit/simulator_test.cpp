@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <set>
 #include <utility>
 #include <vector>
@@ -152,8 +154,9 @@ TEST_CASE("many cancellations are compacted without losing live events") {
 
 namespace {
 // Events that schedule 0 to 3 follow-ups (the first one replaces the dispatched event at the
-// heap's top), at delays from 0 (the same instant) to far, and cancel pending events at random,
-// in bursts that make the heap compact itself from inside callbacks. A std::set of (time, order)
+// heap's top), at delays from 0 (the same instant) to far, a third of them timeouts (lanes),
+// and cancel pending events at random, in bursts that make the heap compact
+// itself from inside callbacks. A std::set of (time, order)
 // is the reference: each event that runs must be the earliest pending one, ties in the order
 // they were scheduled.
 struct ReplaceTopCheck {
@@ -164,24 +167,33 @@ struct ReplaceTopCheck {
   std::uint64_t next_order = 0, ran = 0, out_of_order = 0;
   int budget = 200'000;
 
-  void schedule(std::int64_t delay) {
+  void schedule(std::int64_t delay, bool timeout = false) {
     const std::pair<std::int64_t, std::uint64_t> key{sim.now().ns() + delay, next_order++};
     pending.insert(key);
     const std::int64_t time = key.first;  // a Callback's capture is trivially copyable
     const std::uint64_t order = key.second;
-    ids.push_back({sim.schedule_after(Duration::nanoseconds(delay),
-                                      [this, time, order] {
-                                        fired({time, order});
-                                      }),
-                   key});
+    const auto run = [this, time, order] { fired({time, order}); };
+    const Duration after = Duration::nanoseconds(delay);
+    ids.push_back(
+        {timeout ? sim.schedule_timeout(after, run) : sim.schedule_after(after, run), key});
+  }
+  // A third are timeouts: half of them of three constant delays (a few lanes), half of random
+  // delays (lanes until kMaxLanes, then ordinary events).
+  void schedule_any() {
+    static constexpr std::array<std::int64_t, 3> kTimeouts{0, 777, 250'000};
+    if (!rng.bernoulli(1.0 / 3))
+      schedule(rng.bernoulli(0.2) ? 0 : static_cast<std::int64_t>(rng.below(1'000'000)));
+    else if (rng.bernoulli(0.5))
+      schedule(kTimeouts[rng.below(kTimeouts.size())], true);
+    else
+      schedule(static_cast<std::int64_t>(rng.below(1'000'000)), true);
   }
   void fired(std::pair<std::int64_t, std::uint64_t> key) {
     ++ran;
     if (pending.empty() || *pending.begin() != key) ++out_of_order;
     pending.erase(key);
     const auto follow_ups = rng.below(4);
-    for (std::uint64_t i = 0; i < follow_ups && budget-- > 0; ++i)
-      schedule(rng.bernoulli(0.2) ? 0 : static_cast<std::int64_t>(rng.below(1'000'000)));
+    for (std::uint64_t i = 0; i < follow_ups && budget-- > 0; ++i) schedule_any();
     // Now and then, cancel half of the ids kept, at random: the stale entries then outnumber the
     // live ones, and the heap is compacted from inside this callback.
     const std::size_t cancels = ran % 5'000 == 0 ? ids.size() / 2 : rng.below(2);
@@ -197,12 +209,47 @@ struct ReplaceTopCheck {
 
 TEST_CASE("events scheduled and cancelled from callbacks run in (time, sequence) order") {
   ReplaceTopCheck check;
-  for (int i = 0; i < 20'000; ++i) check.schedule(static_cast<std::int64_t>(check.rng.below(1000)));
+  for (int i = 0; i < 20'000; ++i) check.schedule_any();
   check.sim.run();
   CHECK(check.out_of_order == 0);
   CHECK(check.pending.empty());
   CHECK(check.ran > 100'000);  // enough events for the heap to be compacted along the way
   CHECK(check.ran == check.sim.events_processed());
+}
+
+TEST_CASE("timeouts each earlier than the last open lanes then become ordinary events") {
+  // Each timeout is earlier than every one before it, so each needs a lane of its own: the
+  // first kMaxLanes get one, the rest are ordinary events. Every other one is cancelled.
+  Simulator s;
+  const std::int64_t count = static_cast<std::int64_t>(Simulator::kMaxLanes) + 500;
+  std::vector<std::int64_t> ran;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::int64_t delay = 2 * (count - i);
+    const EventId id =
+        s.schedule_timeout(Duration::nanoseconds(delay), [&ran, delay] { ran.push_back(delay); });
+    if (i % 2 == 1) CHECK(s.cancel(id));
+  }
+  CHECK(s.pending_events() == static_cast<std::size_t>(count / 2));
+  s.run();
+  REQUIRE(ran.size() == static_cast<std::size_t>(count / 2));
+  CHECK(std::is_sorted(ran.begin(), ran.end()));
+  CHECK(ran.front() == 4);  // i = count - 2: the last one kept, and the earliest
+}
+
+TEST_CASE("cancelled timeouts of a long delay do not pile up in their lane") {
+  // A million one-hour timeouts, each cancelled at once (its answer came), as a client sending
+  // a request every microsecond would: kept until their hour passed, they would hold 16 MB.
+  Simulator s;
+  const EventId kept = s.schedule_timeout(3600_s, [] {});
+  int cancelled = 0;
+  for (int i = 0; i < 1'000'000; ++i) {
+    s.run_until(s.now() + 1_us);
+    cancelled += s.cancel(s.schedule_timeout(3600_s, [] {})) ? 1 : 0;
+  }
+  CHECK(cancelled == 1'000'000);
+  CHECK(s.is_pending(kept));
+  CHECK(s.memory_bytes() < 1'000'000);
+  CHECK(s.run() == 1);
 }
 
 namespace {

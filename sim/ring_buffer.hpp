@@ -1,4 +1,5 @@
-// A double-ended ring buffer of trivially copyable values: the storage of request queues.
+// A double-ended ring buffer of trivially copyable values: the storage of request queues and of
+// the kernel's timeout lanes (simulator.hpp).
 //
 // Nothing is allocated until the first push, since most nodes hold a buffer (a server's queue)
 // and many never use it: 10^6 idle servers cost nothing here. The first push allocates the
@@ -15,7 +16,7 @@
 
 #include "sim/assert.hpp"
 
-namespace models {
+namespace sim {
 
 template <class T>
 class RingBuffer {
@@ -98,4 +99,4 @@ class RingBuffer {
   std::size_t size_ = 0;
 };
 
-}  // namespace models
+}  // namespace sim
