@@ -411,7 +411,7 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed, const RunCo
     return RunResult{.seed = seed,
                      .events = simulator.events_processed(),
                      .simulated = simulator.now() - sim::Time::zero(),
-                     .requests = builder.recorder(),
+                     .requests = std::move(builder.recorder()),  // the run is over
                      .stopped = true};
   };
   // Window by window, to sample the models' series at each window's end (after the events at
@@ -429,17 +429,20 @@ RunResult run_scenario(const ScenarioSpec& spec, std::uint64_t seed, const RunCo
 
   std::vector<models::SloResult> slos = builder.slo_results();  // reads the windows' count
   std::vector<models::WindowSummary> windows = builder.recorder().take_window_summaries();
+  // The models' figures and states first: they may read the recorder, which then moves out.
+  std::vector<ComponentFigures> components = builder.figures();
+  std::vector<StateSeries> states = builder.states();
   RunResult result{.seed = seed,
                    .fingerprint = simulator.fingerprint(),
                    .events = simulator.events_processed(),
                    .simulated = spec.duration,
-                   .requests = builder.recorder(),  // cheap to copy without its windows
+                   .requests = std::move(builder.recorder()),
                    .windows = std::move(windows),
-                   .components = builder.figures(),
+                   .components = std::move(components),
                    .faults = builder.faults().log(),
                    .faults_unlisted = builder.faults().unlisted(),
                    .failure_processes = builder.failure_figures(),
-                   .states = builder.states(),
+                   .states = std::move(states),
                    .series = std::move(sampler).result(),
                    .network = builder.cluster().network().counters(),
                    .cluster = builder.cluster().counters(),
