@@ -18,6 +18,10 @@
 //   constant delay, and a few hold deadlines that arrive almost in order. A timeout earlier
 //   than every lane's last opens a lane, up to kMaxLanes; beyond, it is an ordinary event.
 //   Either way, events run in the same order. Lanes are compacted as the heap is.
+// - Steady state allocates nothing: heap, slots and lanes grow to the peak number of pending
+//   events and are reused from then on (reserve() sets that peak ahead of time).
+// - Every dispatched event is folded into a 64-bit fingerprint of (time, sequence): two runs
+//   that dispatched the same events in the same order have equal fingerprints.
 #pragma once
 
 #include <cstdint>
