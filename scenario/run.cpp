@@ -26,6 +26,29 @@ sim::Time at(sim::Duration since_start) {
   return sim::Time::zero() + since_start;
 }
 
+// One figure combined over a component's replicas, one value at a time. A maximum skips the
+// replicas without a value (NaN: a p99 of no calls), unless none has one.
+class Combining {
+ public:
+  explicit Combining(models::Combine how) : how_(how), value_(max() ? std::nan("") : 0.0) {}
+  void add(double v) {
+    ++count_;
+    if (!max())
+      value_ += v;
+    else if (!std::isnan(v))
+      value_ = std::isnan(value_) ? v : std::max(value_, v);
+  }
+  double value() const {
+    return how_ == models::Combine::Mean ? value_ / static_cast<double>(count_) : value_;
+  }
+
+ private:
+  bool max() const { return how_ == models::Combine::Max; }
+  models::Combine how_;
+  double value_;
+  std::size_t count_ = 0;
+};
+
 class Builder {
  public:
   Builder(const ScenarioSpec& spec, sim::Simulator& simulator)
@@ -101,7 +124,9 @@ class Builder {
     for (std::size_t c = 0; c < spec_.components.size(); ++c) {
       ComponentFigures cf{
           spec_.components[c].name, spec_.components[c].model, instances_[c].size(), {}};
-      std::vector<std::vector<double>> values;
+      // Combined as a stream, in replica order (the same sums as a list would give), so that
+      // combining costs memory per figure, not per replica.
+      std::vector<Combining> combining;
       for (std::size_t r = 0; r < instances_[c].size(); ++r) {
         models::Figures f;
         instances_[c][r]->figures(f);
@@ -113,26 +138,14 @@ class Builder {
                                  [&](const models::Figure& x) { return x.name == item.name; });
           if (it == cf.figures.end()) {
             cf.figures.push_back(item);
-            values.push_back({item.value});
-          } else {
-            values[static_cast<std::size_t>(it - cf.figures.begin())].push_back(item.value);
+            combining.push_back(Combining(item.combine));
+            it = cf.figures.end() - 1;
           }
+          combining[static_cast<std::size_t>(it - cf.figures.begin())].add(item.value);
         }
       }
-      for (std::size_t i = 0; i < cf.figures.size(); ++i) {
-        // A maximum skips the replicas without a value (NaN: a p99 of no calls), unless none has.
-        const bool max = cf.figures[i].combine == models::Combine::Max;
-        double combined = max ? std::nan("") : 0.0;
-        for (double v : values[i]) {
-          if (!max)
-            combined += v;
-          else if (!std::isnan(v))
-            combined = std::isnan(combined) ? v : std::max(combined, v);
-        }
-        if (cf.figures[i].combine == models::Combine::Mean)
-          combined /= static_cast<double>(values[i].size());
-        cf.figures[i].value = combined;
-      }
+      for (std::size_t i = 0; i < cf.figures.size(); ++i)
+        cf.figures[i].value = combining[i].value();
       out.push_back(std::move(cf));
     }
     return out;

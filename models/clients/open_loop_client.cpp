@@ -11,25 +11,26 @@
 
 namespace models {
 
-OpenLoopClient::OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
+OpenLoopClient::OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> shared, sim::Node& node,
                                std::vector<sim::NodeId> targets, RequestRecorder& recorder,
                                sim::Time measure_from, sim::Time measure_to, std::uint32_t group,
                                JobLedger* ledger)
-    : config_(config),
+    : config_(std::move(shared)),
       node_(node),
       recorder_(recorder),
       group_(group),
       ledger_(ledger),
       // A job's publishes are not the run's requests: the job is (recorded by the ledger).
-      caller_(config.call, std::move(targets), kCallTimeout, config.jobs ? nullptr : &recorder,
-              measure_from, *this, group),
-      arrivals_(config.arrivals, node.stream("arrivals")),
+      caller_(std::shared_ptr<const CallerConfig>(config_, &config_->call), std::move(targets),
+              kCallTimeout, config_->jobs ? nullptr : &recorder, measure_from, *this, group),
+      arrivals_(config_->arrivals, node.stream("arrivals")),
       key_rng_(node.stream("keys")),
-      key_picker_(config.mix.picker()),
+      key_picker_(config_->mix.picker()),
       operation_rng_(node.stream("operations")),
       poison_rng_(node.stream("poison")),
       measure_from_(measure_from),
       measure_to_(measure_to) {
+  const OpenLoopClientConfig& config = *config_;
   DSIM_ASSERT(config.rate.per_second >= 0, "a rate cannot be negative");
   DSIM_ASSERT(config.mix.keys >= 1, "at least one key");
   DSIM_ASSERT(!config.jobs || ledger != nullptr, "a job producer needs the run's job ledger");
@@ -44,8 +45,9 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
   DSIM_ASSERT(check(config, ctx.nodes.size()).empty(), "the loader checked the configuration");
   const std::uint32_t group = config.tenancy.group_of(ctx, replica);
   return std::make_unique<OpenLoopClient>(
-      config, ctx.cluster.node(ctx.nodes[replica]), resolve_target(config.call, ctx), ctx.recorder,
-      ctx.warmup_end, ctx.end, group, config.jobs ? &JobLedger::of(ctx) : nullptr);
+      ctx.shared_config(config), ctx.cluster.node(ctx.nodes[replica]),
+      resolve_target(config.call, ctx), ctx.recorder, ctx.warmup_end, ctx.end, group,
+      config.jobs ? &JobLedger::of(ctx) : nullptr);
 }
 
 double OpenLoopClient::offered_rate(const Config& c) {
@@ -79,14 +81,14 @@ FigureDocs OpenLoopClient::figure_docs() {
 }
 
 double OpenLoopClient::scheduled_rate() const {
-  return step_ == 0 ? config_.rate.per_second : config_.schedule[step_ - 1].rate.per_second;
+  return step_ == 0 ? config_->rate.per_second : config_->schedule[step_ - 1].rate.per_second;
 }
 
 void OpenLoopClient::on_start(sim::Node& node) {
   // Also after a restart: resume at whatever the schedule says for now.
   const sim::Time now = node.true_now();
   step_ = 0;
-  while (step_ < config_.schedule.size() && sim::Time::zero() + config_.schedule[step_].at <= now)
+  while (step_ < config_->schedule.size() && sim::Time::zero() + config_->schedule[step_].at <= now)
     ++step_;
   arrivals_.start(now, current_rate());
   arrival_timer_ = {};
@@ -102,8 +104,8 @@ void OpenLoopClient::arm_arrival(sim::Node& node) {
 }
 
 void OpenLoopClient::arm_next_step(sim::Node& node) {
-  if (step_ >= config_.schedule.size()) return;
-  set_timer_at_true_time(node, sim::Time::zero() + config_.schedule[step_].at, {kRateStep, step_});
+  if (step_ >= config_->schedule.size()) return;
+  set_timer_at_true_time(node, sim::Time::zero() + config_->schedule[step_].at, {kRateStep, step_});
 }
 
 void OpenLoopClient::rate_changed(sim::Node& node) {
@@ -121,8 +123,8 @@ void OpenLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
       arm_arrival(node);
       return;
     case kRateStep:
-      while (step_ < config_.schedule.size() &&
-             sim::Time::zero() + config_.schedule[step_].at <= node.true_now())
+      while (step_ < config_->schedule.size() &&
+             sim::Time::zero() + config_->schedule[step_].at <= node.true_now())
         ++step_;
       rate_changed(node);
       arm_next_step(node);
@@ -135,7 +137,7 @@ void OpenLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
 void OpenLoopClient::send_request(sim::Node& node) {
   const sim::Time now = node.true_now();
   const auto key = key_picker_.pick(key_rng_);
-  const std::uint8_t operation = config_.mix.operation(operation_rng_);
+  const std::uint8_t operation = config_->mix.operation(operation_rng_);
   const bool write = operation == kOpWrite;
   if (ledger_ != nullptr) {
     // The job's first message is published under its ledger id (forwarded as is by the Caller).
@@ -147,12 +149,12 @@ void OpenLoopClient::send_request(sim::Node& node) {
                                .request_id = job,
                                .origin = node.id(),
                                .operation = operation,
-                               .idempotent = static_cast<std::uint8_t>(config_.call.idempotent),
+                               .idempotent = static_cast<std::uint8_t>(config_->call.idempotent),
                                .poison = static_cast<std::uint8_t>(
-                                   config_.tenancy.poison(poison_rng_) ? 1 : 0)},
+                                   config_->tenancy.poison(poison_rng_) ? 1 : 0)},
                     job);
   } else {
-    caller_.start(node, key, 0, Caller::kAnyShard, operation, config_.tenancy.poison(poison_rng_));
+    caller_.start(node, key, 0, Caller::kAnyShard, operation, config_->tenancy.poison(poison_rng_));
   }
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;

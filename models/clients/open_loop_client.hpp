@@ -110,11 +110,19 @@ class OpenLoopClient final : public Model, private CallerListener {
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (3, 4, 5).
   enum TimerKind : std::uint32_t { kArrival = 1, kRateStep = 2, kCallTimeout = 3 };
 
-  /// `ledger`: the run's job ledger when config.jobs (else unused, may be null).
-  OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
+  /// `ledger`: the run's job ledger when config.jobs (else unused, may be null). `config` may
+  /// be shared with the component's other nodes (BuildContext::shared_config).
+  OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> config, sim::Node& node,
                  std::vector<sim::NodeId> targets, RequestRecorder& recorder,
                  sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0,
                  JobLedger* ledger = nullptr);
+  /// The same with a copy of `config` of its own.
+  OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
+                 std::vector<sim::NodeId> targets, RequestRecorder& recorder,
+                 sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0,
+                 JobLedger* ledger = nullptr)
+      : OpenLoopClient(std::make_shared<const OpenLoopClientConfig>(config), node,
+                       std::move(targets), recorder, measure_from, measure_to, group, ledger) {}
 
   /// The instance for ctx.nodes[replica]; its target's nodes come from ctx.resolve. Throws
   /// std::invalid_argument if the target is empty or has no nodes. Does not attach it.
@@ -147,7 +155,7 @@ class OpenLoopClient final : public Model, private CallerListener {
   void arm_next_step(sim::Node& node);
   void send_request(sim::Node& node);
 
-  OpenLoopClientConfig config_;
+  std::shared_ptr<const OpenLoopClientConfig> config_;
   sim::Node& node_;
   RequestRecorder& recorder_;
   std::uint32_t group_;

@@ -39,17 +39,18 @@ void answer(sim::Node& node, const QueuedRequest& request, Outcome outcome) {
 
 }  // namespace
 
-Server::Server(const ServerConfig& config, sim::Rng service_rng, sim::Time measure_from,
-               sim::Time measure_to, sim::Rng error_rng, TenantRouting routing,
-               sim::FaultInjector* fault_log)
-    : config_(config),
+Server::Server(std::shared_ptr<const ServerConfig> shared, sim::Rng service_rng,
+               sim::Time measure_from, sim::Time measure_to, sim::Rng error_rng,
+               TenantRouting routing, sim::FaultInjector* fault_log)
+    : config_(std::move(shared)),
       routing_(std::move(routing)),
-      workers_(static_cast<std::size_t>(config.workers)),
-      limiter_(make_limiter(config)),
+      workers_(static_cast<std::size_t>(config_->workers)),
+      limiter_(make_limiter(*config_)),
       service_rng_(service_rng),
       error_rng_(error_rng),
-      supervisor_(config.poison.restart_after, fault_log),
+      supervisor_(config_->poison.restart_after, fault_log),
       stats_(measure_from, measure_to) {
+  const ServerConfig& config = *config_;
   DSIM_ASSERT(config.workers >= 1, "a server has at least one worker");
   DSIM_ASSERT(config.contention >= 0, "contention cannot be negative");
   DSIM_ASSERT(check_partitions(config.partitions, config.workers).empty(),
@@ -57,7 +58,7 @@ Server::Server(const ServerConfig& config, sim::Rng service_rng, sim::Time measu
   // Without partitions, one partition of every worker with the server's queue.
   std::vector<ServerPartitionConfig> parts = config.partitions;
   if (parts.empty()) parts.push_back({.groups = {}, .workers = config.workers});
-  worker_partition_.reserve(workers_.size());
+  if (!config.partitions.empty()) worker_partition_.reserve(workers_.size());
   std::uint32_t first = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::int64_t limit = parts[i].queue_limit == ServerPartitionConfig::kServerQueueLimit
@@ -67,10 +68,13 @@ Server::Server(const ServerConfig& config, sim::Rng service_rng, sim::Time measu
                 .idle = {},
                 .first_worker = first,
                 .workers = static_cast<std::uint32_t>(parts[i].workers),
-                .stats = PartitionStats(measure_from, measure_to)};
+                .stats = config.partitions.empty()
+                             ? nullptr
+                             : std::make_unique<PartitionStats>(measure_from, measure_to)};
     p.idle.reserve(p.workers);
     for (std::uint32_t w = p.workers; w-- > 0;) make_idle(p, first + w);  // lowest on top
-    worker_partition_.insert(worker_partition_.end(), p.workers, static_cast<std::uint16_t>(i));
+    if (!config.partitions.empty())
+      worker_partition_.insert(worker_partition_.end(), p.workers, static_cast<std::uint16_t>(i));
     first += p.workers;
     partitions_.push_back(std::move(p));
   }
@@ -84,8 +88,8 @@ std::unique_ptr<Model> Server::make(const ServerConfig& config, BuildContext& ct
   if (!config.partitions.empty())
     routing = TenantRouting(config.partitions,
                             [&ctx](const std::string& name) { return ctx.recorder.group(name); });
-  return std::make_unique<Server>(config, node.stream("service"), ctx.warmup_end, ctx.end,
-                                  node.stream("errors"), std::move(routing), &ctx.faults);
+  return std::make_unique<Server>(ctx.shared_config(config), node.stream("service"), ctx.warmup_end,
+                                  ctx.end, node.stream("errors"), std::move(routing), &ctx.faults);
 }
 
 FigureDocs Server::figure_docs() {
@@ -107,6 +111,11 @@ std::size_t Server::queued() const {
   return total;
 }
 
+const PartitionStats& Server::partition_stats(std::size_t i) const {
+  DSIM_ASSERT(!config_->partitions.empty(), "partition figures: the server has no partitions");
+  return *partitions_.at(i).stats;
+}
+
 std::size_t Server::partition_busy(std::size_t i) const {
   const Partition& p = partitions_.at(i);
   return p.workers - p.idle.size();
@@ -119,7 +128,7 @@ void Server::record_levels(sim::Time now, Partition& p) {
   queued_seen_ = queued_seen_ - p.queued_seen + waiting;
   p.busy_seen = busy;
   p.queued_seen = waiting;
-  p.stats.levels(now, busy, waiting);
+  if (p.stats) p.stats->levels(now, busy, waiting);
   stats_.levels(now, busy_seen_, queued_seen_);
 }
 
@@ -168,13 +177,13 @@ void Server::on_message(sim::Node& node, const sim::Message& message) {
     return;
   }
   Partition& p = partitions_[part];
-  p.stats.arrived(now);
+  if (p.stats) p.stats->arrived(now);
   if (p.idle.empty()) {
     if (p.queue->admit(request, now)) {
       stats_.waited(now);
     } else {
       stats_.rejected(now);
-      p.stats.rejected(now);
+      if (p.stats) p.stats->rejected(now);
       answer(node, request, Outcome::Rejected);
     }
   } else if (expired(request, now)) {
@@ -188,17 +197,17 @@ void Server::on_message(sim::Node& node, const sim::Message& message) {
 
 void Server::serve(sim::Node& node, std::uint32_t worker, const QueuedRequest& request) {
   const sim::Time now = node.true_now();
-  partition_of_worker(worker).stats.started(now, request.arrived);
-  if (request.poison && config_.poison.effect == PoisonEffect::Crash) {
+  if (const auto& stats = partition_of_worker(worker).stats) stats->started(now, request.arrived);
+  if (request.poison && config_->poison.effect == PoisonEffect::Crash) {
     poison_crashes_ += stats_.measuring(now);
     supervisor_.crash(node);  // on_crash has run: the request is lost with the others
     return;
   }
-  if (request.poison && config_.poison.effect == PoisonEffect::Stall) {
+  if (request.poison && config_->poison.effect == PoisonEffect::Stall) {
     poison_stalls_ += stats_.measuring(now);
     workers_[worker] = {request, true, true};
     if (request.tied) node.send(request.from, RpcStarted{.call_id = request.call_id});
-    node.set_timer(config_.poison.stall_for, {kServiceDone, worker});
+    node.set_timer(config_->poison.stall_for, {kServiceDone, worker});
     return;
   }
   // Before marking it busy: the worker is already out of its idle stack, so busy_workers()
@@ -210,8 +219,8 @@ void Server::serve(sim::Node& node, std::uint32_t worker, const QueuedRequest& r
 }
 
 sim::Duration Server::service_duration(const sim::Node& node) {
-  double ns = config_.service_time.sample(service_rng_) * node.slowdown();
-  if (config_.contention > 0) ns *= contention_factor(config_, busy_workers() + queued());
+  double ns = config_->service_time.sample(service_rng_) * node.slowdown();
+  if (config_->contention > 0) ns *= contention_factor(*config_, busy_workers() + queued());
   return sim::duration_from_ns(ns);
 }
 
@@ -225,8 +234,8 @@ void Server::complete(sim::Node& node, std::uint32_t worker) {
   const sim::Time now = node.true_now();
   Worker& w = workers_[worker];
   // A stall ends in Error without a draw: the error draws of served requests stay as they were.
-  const bool failed =
-      w.stalled || (config_.error_rate.value > 0 && error_rng_.bernoulli(config_.error_rate.value));
+  const bool failed = w.stalled || (config_->error_rate.value > 0 &&
+                                    error_rng_.bernoulli(config_->error_rate.value));
   stats_.completed(now, w.request.arrived, w.request.deadline, failed);
   answer(node, w.request, failed ? Outcome::Error : Outcome::Ok);
   w.busy = false;
@@ -269,13 +278,13 @@ void Server::on_crash(sim::Node& node) {
 }
 
 void Server::figures(Figures& out) const {
-  stats_.add_figures(out, config_.workers);
+  stats_.add_figures(out, config_->workers);
   out.sum("unpartitioned", static_cast<double>(unpartitioned_));
   out.sum("poison_crashes", static_cast<double>(poison_crashes_));
   out.sum("poison_stalls", static_cast<double>(poison_stalls_));
-  if (config_.partitions.empty()) return;  // the pool's figures are the server's own
+  if (config_->partitions.empty()) return;  // the pool's figures are the server's own
   for (std::size_t i = 0; i < partitions_.size(); ++i)
-    partitions_[i].stats.add_figures(out, i, static_cast<int>(partitions_[i].workers));
+    partitions_[i].stats->add_figures(out, i, static_cast<int>(partitions_[i].workers));
 }
 
 void Server::sample(sim::Time /*now*/, SeriesSample& out) const {

@@ -190,9 +190,15 @@ class Server final : public Model {
   /// `service_rng` and errors (if error_rate > 0) from `error_rng`; sends each tenant to the
   /// partition `routing` gives (config.partitions, or the one pool); records poison crashes in
   /// `fault_log` if not null.
-  Server(const ServerConfig& config, sim::Rng service_rng, sim::Time measure_from,
+  Server(std::shared_ptr<const ServerConfig> config, sim::Rng service_rng, sim::Time measure_from,
          sim::Time measure_to, sim::Rng error_rng = sim::Rng(0), TenantRouting routing = {},
          sim::FaultInjector* fault_log = nullptr);
+  /// The same with a copy of `config` of its own.
+  Server(const ServerConfig& config, sim::Rng service_rng, sim::Time measure_from,
+         sim::Time measure_to, sim::Rng error_rng = sim::Rng(0), TenantRouting routing = {},
+         sim::FaultInjector* fault_log = nullptr)
+      : Server(std::make_shared<const ServerConfig>(config), service_rng, measure_from, measure_to,
+               error_rng, std::move(routing), fault_log) {}
 
   /// The instance for the replica-th node of ctx.nodes. Does not attach it: the caller does
   /// (ctx.cluster.attach(ctx.nodes[replica], ...)), keeping a Model* for figures.
@@ -212,7 +218,8 @@ class Server final : public Model {
   std::size_t partition_count() const { return partitions_.size(); }
   std::size_t partition_busy(std::size_t i) const;
   std::size_t partition_queued(std::size_t i) const { return partitions_.at(i).queue->size(); }
-  const PartitionStats& partition_stats(std::size_t i) const { return partitions_.at(i).stats; }
+  /// Partition i's figures: only with config.partitions (the pool's are the server's own).
+  const PartitionStats& partition_stats(std::size_t i) const;
 
  private:
   struct Worker {
@@ -226,7 +233,7 @@ class Server final : public Model {
     std::uint32_t first_worker = 0;
     std::uint32_t workers = 0;
     std::size_t busy_seen = 0, queued_seen = 0;  // its levels at the last record_levels
-    PartitionStats stats;
+    std::unique_ptr<PartitionStats> stats;       // only with config.partitions: memory per node
   };
 
   /// Worker `worker` (taken from its partition's idle stack) starts on `request`. With a poison
@@ -237,7 +244,7 @@ class Server final : public Model {
   /// shed or expired on the way), or goes idle.
   void take_next(sim::Node& node, std::uint32_t worker, sim::Time now);
   Partition& partition_of_worker(std::uint32_t worker) {
-    return partitions_[worker_partition_[worker]];
+    return partitions_[worker_partition_.empty() ? 0 : worker_partition_[worker]];
   }
   void make_idle(Partition& p, std::uint32_t worker) {
     p.idle.push_back(worker);
@@ -251,7 +258,7 @@ class Server final : public Model {
   }
   /// drop_expired is on and at most expiry_margin is left before the request's deadline.
   bool expired(const QueuedRequest& request, sim::Time now) const {
-    return config_.drop_expired && request.deadline - now <= config_.expiry_margin;
+    return config_->drop_expired && request.deadline - now <= config_->expiry_margin;
   }
   /// Time to serve one request starting now: draw x slowdown x contention factor.
   sim::Duration service_duration(const sim::Node& node);
@@ -259,9 +266,9 @@ class Server final : public Model {
   void record_levels(sim::Time now, Partition& p);
   void record_all_levels(sim::Time now);
 
-  ServerConfig config_;
+  std::shared_ptr<const ServerConfig> config_;  // shared by the component's nodes
   std::vector<Partition> partitions_;
-  std::vector<std::uint16_t> worker_partition_;  // each worker's partition
+  std::vector<std::uint16_t> worker_partition_;  // each worker's partition; empty: the one pool
   TenantRouting routing_;
   std::vector<Worker> workers_;
   std::size_t idle_workers_ = 0;                 // over every partition

@@ -18,21 +18,30 @@ Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
 Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
                std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
                CallerListener& listener, std::uint32_t group)
-    : config_(config),
+    : Caller(std::make_shared<const CallerConfig>(config), std::move(targets), timer_kind, recorder,
+             measure_from, listener, group) {}
+
+Caller::Caller(std::shared_ptr<const CallerConfig> shared, std::vector<sim::NodeId> targets,
+               std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
+               CallerListener& listener, std::uint32_t group)
+    : config_(std::move(shared)),
       targets_(std::move(targets)),
       timer_kind_(timer_kind),
       recorder_(recorder),
       measure_from_(measure_from),
       listener_(listener),
       group_(group),
-      retry_(config.retry),
+      retry_(config_->retry),
       shard_first_{0, targets_.size()} {
+  const CallerConfig& config = *config_;
   DSIM_ASSERT(!targets_.empty(), "a caller needs at least one target node");
-  if (config.hedge.enabled) hedge_.emplace(config.hedge);
+  if (config.hedge.enabled) hedge_ = std::make_unique<HedgePolicy>(config.hedge);
   DSIM_ASSERT(config.timeout >= sim::Duration::zero(), "a timeout cannot be negative");
   DSIM_ASSERT(config.late_answer_window >= sim::Duration::zero(), "a window cannot be negative");
-  if (config.circuit_breaker.enabled) breaker_.emplace(config.circuit_breaker, measure_from);
-  if (config.bulkhead.enabled()) bulkhead_.emplace(config.bulkhead, measure_from);
+  if (config.circuit_breaker.enabled)
+    breaker_ = std::make_unique<CircuitBreaker>(config.circuit_breaker, measure_from);
+  if (config.bulkhead.enabled())
+    bulkhead_ = std::make_unique<Bulkhead>(config.bulkhead, measure_from);
 }
 
 void Caller::set_call_id_space(std::uint32_t space) {
@@ -106,7 +115,7 @@ void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std:
                       .request_id = next_request_id_++,
                       .origin = node.id(),
                       .operation = operation,
-                      .idempotent = config_.idempotent,
+                      .idempotent = config_->idempotent,
                       .poison = poison,
                       .tenant = static_cast<std::uint16_t>(group_)});
 }
@@ -123,7 +132,7 @@ void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t t
                 .origin = from_client ? inbound.origin : node.id(),
                 .hops = static_cast<std::uint16_t>(inbound.hops + 1),
                 .operation = inbound.operation,
-                .idempotent = config_.idempotent && inbound.idempotent != 0,
+                .idempotent = config_->idempotent && inbound.idempotent != 0,
                 .poison = inbound.poison != 0,
                 .tenant = inbound.tenant},
         cap);
@@ -136,8 +145,8 @@ void Caller::begin(sim::Node& node, Request request, sim::Time cap) {
   if (!retry_rng_) retry_rng_.emplace(node.stream("retry"));
   request.started = now;
   request.measured = now >= measure_from_;
-  if (config_.retry.deadline > sim::Duration::zero())
-    request.deadline = local + config_.retry.deadline;
+  if (config_->retry.deadline > sim::Duration::zero())
+    request.deadline = local + config_->retry.deadline;
   // A cap in true time becomes an overall deadline on the node's clock: what is left of it now.
   if (cap != sim::Time::max()) request.deadline = std::min(request.deadline, local + (cap - now));
   request.backoff.emplace(retry_.config().backoff);
@@ -177,7 +186,7 @@ void Caller::try_once(sim::Node& node, RequestId id) {
   r.try_began = local;
   if (bulkhead_) {
     // The wait: max_wait, cut to what is left of the overall deadline.
-    sim::Duration wait = config_.bulkhead.max_wait;
+    sim::Duration wait = config_->bulkhead.max_wait;
     if (r.deadline != sim::Time::max()) wait = std::min(wait, r.deadline - local);
     switch (bulkhead_->try_acquire(id, wait > sim::Duration::zero(), now)) {
       case Bulkhead::Admission::Admitted:
@@ -208,7 +217,7 @@ void Caller::send_try(sim::Node& node, RequestId id) {
   const sim::Time local = local_now(node);
   // The try's timeout: `timeout`, cut to what is left of the overall deadline.
   sim::Duration wait =
-      config_.timeout > sim::Duration::zero() ? config_.timeout : sim::Duration::max();
+      config_->timeout > sim::Duration::zero() ? config_->timeout : sim::Duration::max();
   if (r.deadline != sim::Time::max())
     wait = std::max(sim::Duration::zero(), std::min(wait, r.deadline - local));
   const bool timed = wait != sim::Duration::max();
@@ -223,7 +232,7 @@ void Caller::send_try(sim::Node& node, RequestId id) {
   const std::size_t replicas = shard_span(r.shard).second;
   if (!hedge_ || !r.idempotent || replicas < 2) return;
   hedge_->on_try();
-  if (config_.hedge.tied) {
+  if (config_->hedge.tied) {
     send_hedge(node, id);
   } else {
     r.hedge_timer = node.set_timer(hedge_->delay(), {timer_kind_ + 3, id});
@@ -238,7 +247,7 @@ Caller::AttemptId Caller::send_copy(sim::Node& node, RequestId id, sim::NodeId a
   ++r.tracked;
   ++r.sent;
   if (r.measured) ++attempts_sent_;
-  const bool tied = hedge_ && config_.hedge.tied && r.idempotent;
+  const bool tied = hedge_ && config_->hedge.tied && r.idempotent;
   const RpcRequest request{.call_id = wire_id(attempt),
                            .key = r.key,
                            .deadline = r.try_deadline,
@@ -251,7 +260,7 @@ Caller::AttemptId Caller::send_copy(sim::Node& node, RequestId id, sim::NodeId a
                            .idempotent = static_cast<std::uint8_t>(r.idempotent ? 1 : 0),
                            .tied = static_cast<std::uint8_t>(tied ? 1 : 0),
                            .poison = static_cast<std::uint8_t>(r.poison ? 1 : 0)};
-  node.send(target, request, static_cast<std::uint32_t>(config_.request_bytes));
+  node.send(target, request, static_cast<std::uint32_t>(config_->request_bytes));
   if (recorder_ != nullptr) recorder_->attempt_sent(node.true_now());
   return attempt;
 }
@@ -348,7 +357,7 @@ void Caller::on_started(sim::Node& node, AttemptId id) {
 }
 
 void Caller::cancel_copy(sim::Node& node, Request& r, AttemptId copy) {
-  if (!config_.hedge.tied || r.cancel_sent) return;
+  if (!config_->hedge.tied || r.cancel_sent) return;
   r.cancel_sent = true;
   node.send(attempts_.find(copy)->target, RpcCancel{.call_id = wire_id(copy)});
   if (r.measured) ++cancels_;
@@ -432,7 +441,7 @@ void Caller::on_timeout(sim::Node& node, RequestId id) {
     if (r.idempotent) {
       forget_attempt(copy);
     } else {  // keep listening: a late Ok is an effect (see the header)
-      orphans_.push_back({copy, node.true_now() + config_.late_answer_window});
+      orphans_.push_back({copy, node.true_now() + config_->late_answer_window});
     }
   }
   r.current = 0;

@@ -214,6 +214,11 @@ class Caller {
   Caller(const CallerConfig& config, std::vector<sim::NodeId> targets, std::uint32_t timer_kind,
          RequestRecorder* recorder, sim::Time measure_from, CallerListener& listener,
          std::uint32_t group = 0);
+  /// As above, with a configuration shared with others (one copy for a component's nodes,
+  /// BuildContext::shared_config, or aliasing the owner's shared configuration).
+  Caller(std::shared_ptr<const CallerConfig> config, std::vector<sim::NodeId> targets,
+         std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
+         CallerListener& listener, std::uint32_t group = 0);
   Caller(const Caller&) = delete;
   Caller& operator=(const Caller&) = delete;
 
@@ -260,11 +265,11 @@ class Caller {
   /// Logical requests in progress (not yet ended).
   std::size_t in_flight() const { return active_; }
   std::uint32_t timer_kind() const { return timer_kind_; }
-  const CallerConfig& config() const { return config_; }
+  const CallerConfig& config() const { return *config_; }
   /// The circuit breaker, or nullptr when it is not enabled.
-  const CircuitBreaker* breaker() const { return breaker_ ? &*breaker_ : nullptr; }
+  const CircuitBreaker* breaker() const { return breaker_.get(); }
   /// The bulkhead, or nullptr when it is not enabled.
-  const Bulkhead* bulkhead() const { return bulkhead_ ? &*bulkhead_ : nullptr; }
+  const Bulkhead* bulkhead() const { return bulkhead_.get(); }
   /// The breaker's state timeline, for Model::state_timelines() (empty without a breaker).
   std::vector<const StateTimeline*> state_timelines() const;
   void figures(Figures& out) const;
@@ -358,7 +363,7 @@ class Caller {
   std::pair<std::size_t, std::size_t> shard_span(std::uint32_t shard) const;
   static sim::Time local_now(const sim::Node& node);
 
-  CallerConfig config_;
+  std::shared_ptr<const CallerConfig> config_;
   std::vector<sim::NodeId> targets_;
   std::uint32_t timer_kind_;
   RequestRecorder* recorder_;
@@ -366,9 +371,10 @@ class Caller {
   CallerListener& listener_;
   std::uint32_t group_ = 0;
   RetryPolicy retry_;
-  std::optional<CircuitBreaker> breaker_;
-  std::optional<HedgePolicy> hedge_;
-  std::optional<Bulkhead> bulkhead_;
+  // Only when configured: most callers have none, and a client node's memory counts.
+  std::unique_ptr<CircuitBreaker> breaker_;
+  std::unique_ptr<HedgePolicy> hedge_;
+  std::unique_ptr<Bulkhead> bulkhead_;
   std::uint64_t id_space_ = 0;  // the space's bits of a wire call id (space << 24)
   /// Shard i is targets_[shard_first_[i] .. shard_first_[i + 1]); one shard of all when
   /// unsharded.

@@ -56,6 +56,24 @@ struct ConfigProblem {
 };
 
 /// Everything a model may use while building its instances (set-up time: may allocate).
+/// The copy BuildContext::shared_config hands out: made on the first request for a configuration,
+/// then handed out again while the same configuration object is asked for.
+class SharedConfigs {
+ public:
+  template <class Config>
+  std::shared_ptr<const Config> get(const Config& config) {
+    if (source_ != &config) {
+      copy_ = std::make_shared<const Config>(config);
+      source_ = &config;
+    }
+    return std::static_pointer_cast<const Config>(copy_);
+  }
+
+ private:
+  std::shared_ptr<const void> copy_;
+  const void* source_ = nullptr;
+};
+
 struct BuildContext {
   sim::Cluster& cluster;
   sim::FaultInjector& faults;
@@ -74,6 +92,14 @@ struct BuildContext {
   std::uint32_t group(const std::string& label) const {
     return recorder.group(label.empty() ? component : label);
   }
+
+  /// One immutable copy of the component's configuration, shared by all its instances: a
+  /// model that keeps its configuration holds this rather than a copy per node.
+  template <class Config>
+  std::shared_ptr<const Config> shared_config(const Config& config) {
+    return shared_configs.get(config);
+  }
+  SharedConfigs shared_configs;
 };
 
 /// Measures the time-average of a piecewise-constant quantity (queue length, busy workers)

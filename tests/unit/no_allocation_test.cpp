@@ -2,7 +2,9 @@
 // run performs none (DESIGN.md: "the steady-state event loop allocates nothing").
 #include <catch2/catch.hpp>
 
+#include <malloc.h>
 #include <atomic>
+
 #include <cstdlib>
 #include <new>
 
@@ -11,25 +13,44 @@
 
 namespace {
 std::atomic<std::uint64_t> g_allocations{0};
-}
+// What operator new's blocks hold now, as malloc sized them (malloc_usable_size).
+std::atomic<std::int64_t> g_live_bytes{0};
+}  // namespace
 
 std::uint64_t allocation_count() {
   return g_allocations.load(std::memory_order_relaxed);
+}
+
+std::int64_t live_bytes() {
+  return g_live_bytes.load(std::memory_order_relaxed);
 }
 
 // Every form of operator new and delete is replaced, so that each allocation and its release go
 // through malloc and free: under AddressSanitizer a form left to the runtime (nothrow, aligned)
 // would pair its allocation with our free, an alloc-dealloc mismatch.
 namespace {
+void* tracked(void* p) {
+  if (p != nullptr)
+    g_live_bytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)),
+                           std::memory_order_relaxed);
+  return p;
+}
+void release(void* p) {
+  if (p != nullptr)
+    g_live_bytes.fetch_sub(static_cast<std::int64_t>(malloc_usable_size(p)),
+                           std::memory_order_relaxed);
+  std::free(p);
+}
 void* counted_malloc(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
+  return tracked(std::malloc(size == 0 ? 1 : size));
 }
 void* counted_aligned(std::size_t size, std::align_val_t align) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   const auto a = static_cast<std::size_t>(align);
   const std::size_t n = size == 0 ? 1 : size;
-  return std::aligned_alloc(a, (n + a - 1) / a * a);  // aligned_alloc wants a multiple of a
+  return tracked(
+      std::aligned_alloc(a, (n + a - 1) / a * a));  // aligned_alloc wants a multiple of a
 }
 }  // namespace
 
@@ -60,40 +81,40 @@ void* operator new[](std::size_t size, std::align_val_t align, const std::nothro
   return counted_aligned(size, align);
 }
 void operator delete(void* p) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete[](void* p) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete(void* p, std::align_val_t) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete[](void* p, std::align_val_t) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  std::free(p);
+  release(p);
 }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  std::free(p);
+  release(p);
 }
 
 using namespace sim;

@@ -52,6 +52,8 @@ Observed run(std::uint64_t seed, double lambda_b, bool partitioned, Duration mea
   dsimtest::ModelHarness h(seed, Time::zero() + kWarmup, Time::zero() + kWarmup + measured);
   ServerConfig server;
   server.workers = 8;
+  // Pooled: one catch-all partition of every worker, the pool with partition figures.
+  server.partitions = {ServerPartitionConfig{.groups = {}, .workers = 8}};
   if (partitioned)
     server.partitions = {ServerPartitionConfig{.groups = {"a"}, .workers = 4},
                          ServerPartitionConfig{.groups = {"b"}, .workers = 4}};
