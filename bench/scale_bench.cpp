@@ -19,7 +19,7 @@
 namespace bench {
 namespace {
 
-constexpr std::uint64_t kComponentCap = 100'000;  // the loader's nodes per component
+constexpr std::uint64_t kComponentCap = scenario::kMaxNodesPerComponent;
 
 // `nodes` nodes: servers in components of at most kComponentCap ("api0", "api1", ...) and one
 // client node calling the first.

@@ -119,7 +119,7 @@ void read_report(const Json& report, const std::string& path,
 Json write_components(const std::vector<ComponentSpec>& components) {
   Json out = Json::object();
   for (const auto& c : components) {
-    Json entry = {{"model", c.model}, {"count", c.node_names.size()}};
+    Json entry = {{"model", c.model}, {"count", c.count}};
     if (!c.colocate_with.empty()) entry["colocate_with"] = c.colocate_with;
     Json model = c.binding->write(c.config);
     for (auto& [key, value] : model.items()) entry[key] = value;

@@ -27,10 +27,17 @@ std::vector<std::string> model_name_list() {
   return names;
 }
 
+// Node i of `a` is in the zone of node i of `b`, for every i (the lists may differ in length).
+bool same_zones(const ComponentSpec& a, const ComponentSpec& b) {
+  const std::size_t period = std::max<std::size_t>(1, a.zones.size() * b.zones.size());
+  for (std::size_t i = 0; i < std::min(a.count, period); ++i)
+    if (a.node_zone(i) != b.node_zone(i)) return false;
+  return true;
+}
+
 // "zone": "east" for every replica, or ["east", "west"] assigned round-robin.
 void read_zones(const Json& component, const std::string& path, const NetworkSpec& network,
                 Problems& problems, ComponentSpec& out) {
-  out.node_zones.assign(out.node_names.size(), -1);
   if (!component.contains("zone")) return;
   std::vector<std::string> zones;
   const Json& value = component.at("zone");
@@ -43,8 +50,8 @@ void read_zones(const Json& component, const std::string& path, const NetworkSpe
                  "expected a zone name or a list of zone names, got " + shown(value));
     return;
   }
-  for (std::size_t i = 0; i < out.node_names.size(); ++i) {
-    const std::string& zone = zones[i % zones.size()];
+  std::vector<int> indices;
+  for (const std::string& zone : zones) {
     int index = -1;
     for (std::size_t z = 0; z < network.zone_names.size(); ++z)
       if (network.zone_names[z] == zone) index = static_cast<int>(z);
@@ -54,8 +61,9 @@ void read_zones(const Json& component, const std::string& path, const NetworkSpe
                        (network.zone_names.empty() ? " (the network declares no zones)" : ""));
       return;
     }
-    out.node_zones[i] = index;
+    indices.push_back(index);
   }
+  out.zones = std::move(indices);
 }
 
 std::string component_names(const std::vector<ComponentSpec>& components) {
@@ -98,17 +106,17 @@ void check_colocation(const std::vector<bool>& declares_zone, const std::string&
                               host->colocate_with + "\") instead (no chains)");
       continue;
     }
-    if (host->node_names.size() != c.node_names.size()) {
+    if (host->count != c.count) {
       problems.add(where, "expected a component with as many nodes as this one (" +
-                              std::to_string(c.node_names.size()) +
+                              std::to_string(c.count) +
                               "): node i shares the "
                               "machine of node i, but \"" +
-                              host->name + "\" has " + std::to_string(host->node_names.size()));
+                              host->name + "\" has " + std::to_string(host->count));
       continue;
     }
     if (!declares_zone[i]) {
-      c.node_zones = host->node_zones;  // on the machine, in its zone
-    } else if (c.node_zones != host->node_zones) {
+      c.zones = host->zones;  // on the machine, in its zone
+    } else if (!same_zones(c, *host)) {
       problems.add(path + "/" + c.name + "/zone",
                    "expected the zones of \"" + host->name +
                        "\" (a node is in its machine's zone), or no \"zone\" at all");
@@ -156,11 +164,10 @@ void read_components(const Json& components, const std::string& path, const Netw
     std::int64_t count = 1;
     if (component.contains("count")) {
       std::string problem;
-      if (!read_value(component.at("count"), count, {1, 100'000}, problem))
+      if (!read_value(component.at("count"), count, {1, kMaxNodesPerComponent}, problem))
         problems.add(where + "/count", problem);
     }
-    for (std::int64_t i = 0; i < count; ++i)
-      spec.node_names.push_back(count == 1 ? name : name + "[" + std::to_string(i) + "]");
+    spec.count = static_cast<std::size_t>(count);
     read_zones(component, where, network, problems, spec);
     declares_zone.push_back(component.contains("zone"));
     if (component.contains("colocate_with")) {
@@ -174,7 +181,7 @@ void read_components(const Json& components, const std::string& path, const Netw
     const std::size_t before = problems.items().size();
     spec.config = spec.binding->parse(component, where, problems);
     if (problems.items().size() == before)
-      for (const auto& p : spec.binding->check(spec.config, spec.node_names.size()))
+      for (const auto& p : spec.binding->check(spec.config, spec.count))
         problems.add(where + "/" + p.field, p.message);
     out.push_back(std::move(spec));
   }

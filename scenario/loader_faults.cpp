@@ -78,7 +78,7 @@ void read_load_targets(const std::vector<std::string>& names, const std::string&
       problems.add(path, "\"" + n + "\" (" + component.model +
                              ") generates no load to scale: target a client");
     else
-      out.push_back({*c, 0, component.node_names.size()});  // whole components: never merged
+      out.push_back({*c, 0, component.count});  // whole components: never merged
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "models/shared/rpc.hpp"
 #include "scenario/loader_parts.hpp"
 #include "scenario/model_catalog.hpp"
 #include "scenario/object_fields.hpp"
@@ -76,7 +77,8 @@ std::vector<std::string> client_groups(const std::vector<ComponentSpec>& compone
       if (std::find(out.begin(), out.end(), base) == out.end()) out.push_back(base);
       continue;
     }
-    for (std::size_t i = 0; i < c.node_names.size(); ++i)
+    // More nodes than tenants is refused by the client's own check: name none of them.
+    for (std::size_t i = 0; c.count <= models::kMaxTenants && i < c.count; ++i)
       out.push_back(base + "/" + std::to_string(i));
   }
   return out;

@@ -93,7 +93,7 @@ void check_wiring(const ScenarioSpec& scenario, Problems& problems) {
     if (problems.items().size() != problems_before) continue;
     const NodeCount nodes = [&](const models::ComponentRef& ref) -> std::size_t {
       const auto j = index.component(ref.name);
-      return j ? components[*j].node_names.size() : 0;
+      return j ? components[*j].count : 0;
     };
     for (const auto& p : c.binding->check_targets(c.config, nodes))
       problems.add("/components/" + c.name + "/" + p.field, p.message);

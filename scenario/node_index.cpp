@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "sim/assert.hpp"
+
 namespace scenario {
 
 NodeIndex::NodeIndex(const ScenarioSpec& scenario) : scenario_(scenario) {
@@ -19,8 +21,7 @@ std::optional<std::size_t> NodeIndex::component(std::string_view name) const {
 }
 
 std::optional<NodeRange> NodeIndex::find(std::string_view name) const {
-  if (const auto c = component(name))
-    return NodeRange{*c, 0, scenario_.components[*c].node_names.size()};
+  if (const auto c = component(name)) return NodeRange{*c, 0, scenario_.components[*c].count};
   if (auto r = replica(name)) return r;
   const auto s = switches_.find(name);
   if (s == switches_.end()) return std::nullopt;
@@ -37,16 +38,18 @@ std::optional<NodeRange> NodeIndex::replica(std::string_view name) const {
   const std::string_view digits = name.substr(open + 1, name.size() - open - 2);
   std::size_t r = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), r);
-  const auto& names = scenario_.components[*c].node_names;
-  if (error != std::errc{} || end != digits.data() + digits.size() || r >= names.size() ||
-      names[r] != name)
+  const ComponentSpec& component = scenario_.components[*c];
+  if (error != std::errc{} || end != digits.data() + digits.size() || r >= component.count ||
+      component.node_name(r) != name)
     return std::nullopt;
   return NodeRange{*c, r, 1};
 }
 
-const std::string& node_name(const ScenarioSpec& scenario, const NodeRange& range, std::size_t i) {
+std::string node_name(const ScenarioSpec& scenario, const NodeRange& range, std::size_t i) {
   if (range.component == NodeRange::kSwitches) return scenario.network.switches.at(range.first + i);
-  return scenario.components.at(range.component).node_names.at(range.first + i);
+  const ComponentSpec& component = scenario.components.at(range.component);
+  DSIM_ASSERT(range.first + i < component.count, "node_name: replica out of range");
+  return component.node_name(range.first + i);
 }
 
 void append_range(std::vector<NodeRange>& ranges, const NodeRange& range) {

@@ -36,7 +36,7 @@ class NodeIndex {
 };
 
 /// The name of the i-th node of `range` ("api[3]"; "api" for a one-node component; "tor1").
-const std::string& node_name(const ScenarioSpec& scenario, const NodeRange& range, std::size_t i);
+std::string node_name(const ScenarioSpec& scenario, const NodeRange& range, std::size_t i);
 /// Appends `range` to `ranges`, merging it into the last one when it continues it, so that
 /// "api[0]", "api[1]", ... listed one by one take the room of one range.
 void append_range(std::vector<NodeRange>& ranges, const NodeRange& range);

@@ -101,7 +101,7 @@ class Builder {
     for (std::size_t c = 0; c < spec_.components.size(); ++c)
       for (std::size_t r = 0; r < instances_[c].size(); ++r)
         for (const models::StateTimeline* t : instances_[c][r]->state_timelines())
-          out.push_back({spec_.components[c].name, spec_.components[c].node_names[r], t->name(),
+          out.push_back({spec_.components[c].name, spec_.components[c].node_name(r), t->name(),
                          t->changes()});
     return out;
   }
@@ -132,7 +132,7 @@ class Builder {
         instances_[c][r]->figures(f);
         check_declared(*spec_.components[c].binding, f);
         if (spec_.report.per_replica)
-          cf.per_replica.push_back({spec_.components[c].node_names[r], f.items()});
+          cf.per_replica.push_back({spec_.components[c].node_name(r), f.items()});
         for (const auto& item : f.items()) {
           auto it = std::find_if(cf.figures.begin(), cf.figures.end(),
                                  [&](const models::Figure& x) { return x.name == item.name; });
@@ -240,8 +240,8 @@ class Builder {
     }
     for (const auto& c : spec_.components) {
       auto& ids = node_ids_.emplace_back();
-      for (std::size_t i = 0; i < c.node_names.size(); ++i)
-        ids.push_back(cluster_.add_node(c.node_names[i], c.node_zones[i]));
+      for (std::size_t i = 0; i < c.count; ++i)
+        ids.push_back(cluster_.add_node(c.node_name(i), c.node_zone(i)));
     }
     for (std::size_t c = 0; c < spec_.components.size(); ++c) {
       if (spec_.components[c].colocate_with.empty()) continue;
@@ -266,7 +266,7 @@ class Builder {
       context.nodes = node_ids_[c];
       context.resolve = [this](const models::ComponentRef& ref) { return local_nodes(ref.name); };
       context.invariants = &invariants_;
-      for (std::size_t r = 0; r < comp.node_names.size(); ++r) {
+      for (std::size_t r = 0; r < comp.count; ++r) {
         building_ = context.nodes[r];
         std::unique_ptr<models::Model> model = comp.binding->make(comp.config, context, r);
         instances_[c].push_back(model.get());

@@ -12,14 +12,13 @@ RunEstimate estimate_run(const ScenarioSpec& spec) {
   RunEstimate e;
   e.nodes = spec.network.switches.size();
   for (const ComponentSpec& c : spec.components) {
-    const auto count = static_cast<double>(c.node_names.size());
-    e.nodes += c.node_names.size();
+    const auto count = static_cast<double>(c.count);
+    e.nodes += c.count;
     if (c.binding->offered_rate)
       e.requests += c.binding->offered_rate(c.config) * count * spec.duration.seconds();
     for (const auto& ref : c.binding->references(c.config))
       for (const ComponentSpec& target : spec.components)
-        if (target.name == ref.name)
-          e.target_pairs += count * static_cast<double>(target.node_names.size());
+        if (target.name == ref.name) e.target_pairs += count * static_cast<double>(target.count);
   }
   const std::int64_t window = spec.report.window.ns();
   e.windows =

@@ -55,14 +55,26 @@ struct NetworkSpec {
   std::vector<std::string> switches;  // extra nodes that only forward (routers, ToR switches)
 };
 
+/// The most nodes in one component. Nodes are named on demand, so loading costs nothing per node;
+/// what a run can hold is the preflight's to say (scenario/run_estimate.hpp), and it refuses
+/// far fewer on most machines. The bound keeps node counts and their sums far from overflow.
+inline constexpr std::int64_t kMaxNodesPerComponent = 10'000'000;
+
 struct ComponentSpec {
   std::string name;
   std::string model;
   const ModelBinding* binding = nullptr;
-  std::any config;                      // the model's Config, parsed
-  std::vector<std::string> node_names;  // "api[0]", "api[1]", ...; just "api" when count is 1
-  std::vector<int> node_zones;          // per node; -1 for none
-  std::string colocate_with;            // node i shares a machine with node i of that component
+  std::any config;            // the model's Config, parsed
+  std::size_t count = 1;      // nodes; named and zoned on demand, not listed
+  std::vector<int> zones;     // zone indices, assigned round-robin; empty: no zone
+  std::string colocate_with;  // node i shares a machine with node i of that component
+
+  /// "api[0]", "api[1]", ...; just "api" when count is 1.
+  std::string node_name(std::size_t i) const {
+    return count == 1 ? name : name + "[" + std::to_string(i) + "]";
+  }
+  /// Node i's zone index, or -1 for none.
+  int node_zone(std::size_t i) const { return zones.empty() ? -1 : zones[i % zones.size()]; }
 };
 
 /// Nodes of a scenario, named without being listed (a fault on a 100,000-node component stays

@@ -119,7 +119,8 @@ TEST_CASE("colocate_with: the zone is inherited and the effective scenario names
   const auto file = scenario::load_scenario_text(doc.dump(), "colocation.json");
   const auto& spec = file.variants.front();
   const auto& sidecar = spec.components.back();
-  CHECK(sidecar.node_zones == std::vector<int>{0, 1});
+  CHECK(sidecar.node_zone(0) == 0);
+  CHECK(sidecar.node_zone(1) == 1);
   CHECK(spec.effective["components"]["sidecar"]["colocate_with"] == "client");
   CHECK_FALSE(spec.effective["components"]["client"].contains("colocate_with"));
 }

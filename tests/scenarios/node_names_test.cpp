@@ -177,3 +177,16 @@ TEST_CASE("a node named twice in one group of a partition is refused, with the J
             "names: each node once",
         });
 }
+
+TEST_CASE("a component's nodes are named on demand: 10^7 nodes load without being listed") {
+  const auto file = load(scenario_with(two_components(10'000'000), Json::array()));
+  const scenario::ComponentSpec& api = file.variants.front().components.front();
+  CHECK(api.count == 10'000'000);
+  CHECK(api.node_name(9'999'999) == "api[9999999]");
+  const scenario::NodeIndex index(file.variants.front());
+  CHECK(index.find("api[9999999]") == NodeRange{0, 9'999'999, 1});
+  CHECK_FALSE(index.find("api[10000000]"));
+  CHECK(refusal(scenario_with(two_components(10'000'001), Json::array())) ==
+        std::vector<std::string>{
+            "/components/api/count: expected an integer in [1, 1e+07], got 10000001"});
+}
