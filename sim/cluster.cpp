@@ -45,11 +45,9 @@ Cluster::Cluster(Simulator& sim) : sim_(sim), network_(sim.seed()) {
 Cluster::~Cluster() = default;
 
 NodeId Cluster::add_node(std::string name, int zone) {
-  DSIM_ASSERT(!find(name).has_value(), "node names must be unique: " + name);
   const auto id = static_cast<NodeId>(nodes_.size());
-  network_.add_node(id, name, zone);
-  nodes_.push_back(std::make_unique<Node>(*this, id, std::move(name)));
-  ids_by_name_.emplace(nodes_.back()->name(), id);
+  network_.add_node(id, std::move(name), zone);
+  nodes_.push_back(std::make_unique<Node>(*this, id));
   return id;
 }
 
@@ -60,6 +58,11 @@ void Cluster::attach(NodeId id, std::unique_ptr<Process> process) {
 }
 
 std::optional<NodeId> Cluster::find(std::string_view name) const {
+  for (; indexed_ < nodes_.size(); ++indexed_) {
+    const std::string& indexed = nodes_[indexed_]->name();  // never moves: a stable key
+    const bool unique = ids_by_name_.emplace(indexed, static_cast<NodeId>(indexed_)).second;
+    DSIM_ASSERT(unique, "node names must be unique: " + indexed);
+  }
   const auto it = ids_by_name_.find(name);
   if (it == ids_by_name_.end()) return std::nullopt;
   return it->second;

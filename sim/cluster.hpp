@@ -56,7 +56,9 @@ class Cluster {
   Node& node(NodeId id) { return *nodes_[id]; }
   const Node& node(NodeId id) const { return *nodes_[id]; }
   std::size_t size() const { return nodes_.size(); }
-  /// The node named `name`, in constant time.
+  /// The node named `name`, in constant time once the name index is built: the first find
+  /// indexes every node (and checks that names are unique), later ones the nodes added since.
+  /// Built on demand, as a run that never looks nodes up by name (most) needs no index.
   std::optional<NodeId> find(std::string_view name) const;
   /// Puts `a` and `b` on one machine (Network::colocate): loopback between them, one fate.
   void colocate(NodeId a, NodeId b) { network_.colocate(a, b); }
@@ -111,7 +113,8 @@ class Cluster {
   std::vector<std::unique_ptr<Node>> nodes_;
   // Name -> id, for lookup only (never iterated: its order must not decide anything). The keys
   // view the nodes' own names, which live as long as the nodes and never change.
-  std::unordered_map<std::string_view, NodeId> ids_by_name_;
+  mutable std::unordered_map<std::string_view, NodeId> ids_by_name_;  // nodes_[0, indexed_)
+  mutable std::size_t indexed_ = 0;
   std::vector<Message> pool_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<Time> hop_started_;  // per slot: when the current hop began (for cuts in flight)

@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <utility>
 
@@ -101,7 +102,6 @@ struct Network::Impl {
   struct NodeState {
     NodeId id = kNoNode;             // its own id, so that machine_of() can view a lone node
     std::uint32_t machine = kAlone;  // index into `machines`; kAlone: on a machine of its own
-    std::string name;
     int zone = -1;
     std::uint32_t link_degree = 0;  // directed links into or out of this node
     Rng rng;                        // "net:<name>", for zone and default hops it sends
@@ -175,6 +175,7 @@ struct Network::Impl {
 
   std::uint64_t root_seed;
   std::vector<NodeState> nodes;
+  std::deque<std::string> names;  // by node id; a deque, so that a name never moves
   std::vector<LinkState> links;
   Graph graph;
   LinkSpec default_link;
@@ -253,6 +254,14 @@ struct Network::Impl {
       table[v] = prev == source ? via : table[prev];
     }
     table_epoch[source] = route_epoch;
+  }
+
+  // The link graph and the routing caches cover the nodes added before the last add_link: a
+  // scenario without links (most, and every 10^6-node one) spends nothing per node on them.
+  void grow_graph() {
+    while (boost::num_vertices(graph) < nodes.size()) boost::add_vertex(graph);
+    next_link.resize(nodes.size());
+    table_epoch.resize(nodes.size(), 0);
   }
 
   LinkId next_hop(NodeId at, NodeId destination) {
@@ -379,12 +388,9 @@ void Network::add_node(NodeId id, std::string name, int zone) {
   Impl::NodeState node;
   node.id = id;
   node.rng = Rng::stream(m.root_seed, "net:" + name);
-  node.name = std::move(name);
   node.zone = zone < 0 ? -1 : zone;
   m.nodes.push_back(std::move(node));
-  boost::add_vertex(m.graph);
-  m.next_link.emplace_back();
-  m.table_epoch.push_back(0);
+  m.names.push_back(std::move(name));
   m.invalidate_routes();
 }
 
@@ -394,10 +400,11 @@ LinkId Network::add_link(NodeId a, NodeId b, LinkSpec spec, bool bidirectional) 
   m.check_node(b, "add_link");
   DSIM_ASSERT(a != b, "add_link: a link needs two different nodes");
   check_spec(spec, "add_link");
-  DSIM_ASSERT(!find_link(a, b), "add_link: there is already a link from " + m.nodes[a].name +
-                                    " to " + m.nodes[b].name);
-  DSIM_ASSERT(!bidirectional || !find_link(b, a), "add_link: there is already a link from " +
-                                                      m.nodes[b].name + " to " + m.nodes[a].name);
+  DSIM_ASSERT(!find_link(a, b),
+              "add_link: there is already a link from " + m.names[a] + " to " + m.names[b]);
+  DSIM_ASSERT(!bidirectional || !find_link(b, a),
+              "add_link: there is already a link from " + m.names[b] + " to " + m.names[a]);
+  m.grow_graph();
   const auto add_one = [&m](NodeId from, NodeId to, const LinkSpec& s) {
     const auto id = static_cast<LinkId>(m.links.size());
     Impl::LinkState link;
@@ -405,7 +412,7 @@ LinkId Network::add_link(NodeId a, NodeId b, LinkSpec spec, bool bidirectional) 
     link.to = to;
     link.spec = s;
     link.routing_latency_ns = routing_latency_ns(s.latency);
-    link.rng = Rng::stream(m.root_seed, "link:" + m.nodes[from].name + "->" + m.nodes[to].name);
+    link.rng = Rng::stream(m.root_seed, "link:" + m.names[from] + "->" + m.names[to]);
     m.links.push_back(std::move(link));
     boost::add_edge(from, to, EdgeProps{id, 0}, m.graph);
     ++m.nodes[from].link_degree;
@@ -438,6 +445,11 @@ int Network::zone_of(NodeId node) const {
   return impl_->nodes[node].zone;
 }
 
+const std::string& Network::node_name(NodeId id) const {
+  impl_->check_node(id, "node_name");
+  return impl_->names[id];
+}
+
 std::size_t Network::node_count() const {
   return impl_->nodes.size();
 }
@@ -449,6 +461,7 @@ std::optional<LinkId> Network::find_link(NodeId a, NodeId b) const {
   const Impl& m = *impl_;
   m.check_node(a, "find_link");
   m.check_node(b, "find_link");
+  if (a >= boost::num_vertices(m.graph)) return std::nullopt;  // no link yet (grow_graph)
   auto [it, end] = boost::out_edges(a, m.graph);
   for (; it != end; ++it)
     if (boost::target(*it, m.graph) == b) return m.graph[*it].id;
@@ -535,7 +548,7 @@ PartitionId Network::partition(std::vector<std::vector<NodeId>> groups, bool one
     for (const NodeId node : groups[g]) {
       m.check_node(node, "partition");
       DSIM_ASSERT(p.group_of[node] < 0,
-                  "partition: node " + m.nodes[node].name + " is in more than one group");
+                  "partition: node " + m.names[node] + " is in more than one group");
       p.group_of[node] = static_cast<std::int32_t>(g);
     }
   }

@@ -87,6 +87,8 @@ class Network {
   // ---- topology (set up before the run; nodes and links may also be added later) ----
   /// Registers node `id` (ids must be added in order 0, 1, 2, ...). `zone` < 0: no zone.
   void add_node(NodeId id, std::string name, int zone = -1);
+  /// The name a node was added with: the one copy of it (Node::name), never moved.
+  const std::string& node_name(NodeId id) const;
   /// A link a->b, and b->a too when `bidirectional`. Returns the id of a->b (b->a is id+1).
   LinkId add_link(NodeId a, NodeId b, LinkSpec spec, bool bidirectional = true);
   void set_default_link(LinkSpec spec);

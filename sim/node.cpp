@@ -16,11 +16,12 @@ const char* to_string(NodeState state) {
   return "?";
 }
 
-Node::Node(Cluster& cluster, NodeId id, std::string name)
-    : cluster_(cluster),
-      id_(id),
-      name_(std::move(name)),
-      rng_(cluster.sim().rng("node:" + name_)) {}
+Node::Node(Cluster& cluster, NodeId id)
+    : cluster_(cluster), id_(id), rng_(cluster.sim().rng("node:" + name())) {}
+
+const std::string& Node::name() const {
+  return cluster_.network().node_name(id_);
+}
 
 Time Node::true_now() const {
   return cluster_.sim().now();

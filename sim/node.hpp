@@ -29,10 +29,11 @@ struct TimerId {
 
 class Node {
  public:
-  Node(Cluster& cluster, NodeId id, std::string name);
+  /// Node `id` of `cluster`, whose network already knows its name.
+  Node(Cluster& cluster, NodeId id);
 
   NodeId id() const { return id_; }
-  const std::string& name() const { return name_; }
+  const std::string& name() const;
   NodeState state() const { return state_; }
   bool is_up() const { return state_ == NodeState::Up; }
   /// Incremented by every crash: a restarted node is a new incarnation.
@@ -94,7 +95,6 @@ class Node {
 
   Cluster& cluster_;
   NodeId id_;
-  std::string name_;
   NodeState state_ = NodeState::Up;
   std::uint32_t incarnation_ = 0;
   Duration crashed_before_;  // crashed time up to the last restart

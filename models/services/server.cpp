@@ -28,9 +28,10 @@ std::unique_ptr<QueueDiscipline> make_queue(const ServerConfig& config, std::int
   return nullptr;
 }
 
-std::optional<TokenBucket> make_limiter(const ServerConfig& config) {
-  if (config.rate_limit.per_second <= 0) return std::nullopt;
-  return TokenBucket(config.rate_limit.per_second, static_cast<double>(config.burst));
+std::unique_ptr<TokenBucket> make_limiter(const ServerConfig& config) {
+  if (config.rate_limit.per_second <= 0) return nullptr;
+  return std::make_unique<TokenBucket>(config.rate_limit.per_second,
+                                       static_cast<double>(config.burst));
 }
 
 void answer(sim::Node& node, const QueuedRequest& request, Outcome outcome) {
@@ -43,11 +44,12 @@ Server::Server(std::shared_ptr<const ServerConfig> shared, sim::Rng service_rng,
                sim::Time measure_from, sim::Time measure_to, sim::Rng error_rng,
                TenantRouting routing, sim::FaultInjector* fault_log)
     : config_(std::move(shared)),
-      routing_(std::move(routing)),
+      routing_(config_->partitions.empty() ? nullptr
+                                           : std::make_unique<TenantRouting>(std::move(routing))),
       workers_(static_cast<std::size_t>(config_->workers)),
       limiter_(make_limiter(*config_)),
       service_rng_(service_rng),
-      error_rng_(error_rng),
+      error_rng_(config_->error_rate.value > 0 ? std::make_unique<sim::Rng>(error_rng) : nullptr),
       supervisor_(config_->poison.restart_after, fault_log),
       stats_(measure_from, measure_to) {
   const ServerConfig& config = *config_;
@@ -58,7 +60,6 @@ Server::Server(std::shared_ptr<const ServerConfig> shared, sim::Rng service_rng,
   // Without partitions, one partition of every worker with the server's queue.
   std::vector<ServerPartitionConfig> parts = config.partitions;
   if (parts.empty()) parts.push_back({.groups = {}, .workers = config.workers});
-  if (!config.partitions.empty()) worker_partition_.reserve(workers_.size());
   std::uint32_t first = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::int64_t limit = parts[i].queue_limit == ServerPartitionConfig::kServerQueueLimit
@@ -73,8 +74,6 @@ Server::Server(std::shared_ptr<const ServerConfig> shared, sim::Rng service_rng,
                              : std::make_unique<PartitionStats>(measure_from, measure_to)};
     p.idle.reserve(p.workers);
     for (std::uint32_t w = p.workers; w-- > 0;) make_idle(p, first + w);  // lowest on top
-    if (!config.partitions.empty())
-      worker_partition_.insert(worker_partition_.end(), p.workers, static_cast<std::uint16_t>(i));
     first += p.workers;
     partitions_.push_back(std::move(p));
   }
@@ -114,6 +113,12 @@ std::size_t Server::queued() const {
 const PartitionStats& Server::partition_stats(std::size_t i) const {
   DSIM_ASSERT(!config_->partitions.empty(), "partition figures: the server has no partitions");
   return *partitions_.at(i).stats;
+}
+
+std::size_t Server::busy_workers() const {
+  std::size_t busy = 0;
+  for (const Partition& p : partitions_) busy += p.workers - p.idle.size();
+  return busy;
 }
 
 std::size_t Server::partition_busy(std::size_t i) const {
@@ -169,7 +174,7 @@ void Server::on_message(sim::Node& node, const sim::Message& message) {
     answer(node, request, Outcome::RateLimited);
     return;
   }
-  const std::uint16_t part = routing_.partition_of(rpc.tenant);
+  const std::uint16_t part = routing_ ? routing_->partition_of(rpc.tenant) : 0;  // 0: the pool
   if (part == TenantRouting::kRefused) {
     stats_.rejected(now);
     unpartitioned_ += stats_.measuring(now);
@@ -235,7 +240,7 @@ void Server::complete(sim::Node& node, std::uint32_t worker) {
   Worker& w = workers_[worker];
   // A stall ends in Error without a draw: the error draws of served requests stay as they were.
   const bool failed = w.stalled || (config_->error_rate.value > 0 &&
-                                    error_rng_.bernoulli(config_->error_rate.value));
+                                    error_rng_->bernoulli(config_->error_rate.value));
   stats_.completed(now, w.request.arrived, w.request.deadline, failed);
   answer(node, w.request, failed ? Outcome::Error : Outcome::Ok);
   w.busy = false;
@@ -268,7 +273,6 @@ void Server::on_crash(sim::Node& node) {
   std::size_t lost = busy_workers();
   for (Partition& p : partitions_) {
     lost += p.queue->clear();
-    idle_workers_ -= p.idle.size();
     p.idle.clear();
     for (std::uint32_t w = p.workers; w-- > 0;) make_idle(p, p.first_worker + w);
   }

@@ -52,6 +52,7 @@
 // partition. Each partition has figures of its own (partition_*[i], server_partitions.hpp).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -212,7 +213,7 @@ class Server final : public Model {
   void figures(Figures& out) const override;
   void sample(sim::Time now, SeriesSample& out) const override;
 
-  std::size_t busy_workers() const { return workers_.size() - idle_workers_; }
+  std::size_t busy_workers() const;
   std::size_t queued() const;
   /// Partitions: config.partitions' count, or 1 (the pool) without partitions.
   std::size_t partition_count() const { return partitions_.size(); }
@@ -244,16 +245,15 @@ class Server final : public Model {
   /// shed or expired on the way), or goes idle.
   void take_next(sim::Node& node, std::uint32_t worker, sim::Time now);
   Partition& partition_of_worker(std::uint32_t worker) {
-    return partitions_[worker_partition_.empty() ? 0 : worker_partition_[worker]];
+    // Partitions hold consecutive ranges of workers, in order.
+    return *std::partition_point(partitions_.begin(), partitions_.end(), [&](const Partition& p) {
+      return p.first_worker + p.workers <= worker;
+    });
   }
-  void make_idle(Partition& p, std::uint32_t worker) {
-    p.idle.push_back(worker);
-    ++idle_workers_;
-  }
-  std::uint32_t take_idle(Partition& p) {
+  static void make_idle(Partition& p, std::uint32_t worker) { p.idle.push_back(worker); }
+  static std::uint32_t take_idle(Partition& p) {
     const std::uint32_t worker = p.idle.back();
     p.idle.pop_back();
-    --idle_workers_;
     return worker;
   }
   /// drop_expired is on and at most expiry_margin is left before the request's deadline.
@@ -268,14 +268,13 @@ class Server final : public Model {
 
   std::shared_ptr<const ServerConfig> config_;  // shared by the component's nodes
   std::vector<Partition> partitions_;
-  std::vector<std::uint16_t> worker_partition_;  // each worker's partition; empty: the one pool
-  TenantRouting routing_;
+  std::unique_ptr<TenantRouting> routing_;  // only with config.partitions
   std::vector<Worker> workers_;
-  std::size_t idle_workers_ = 0;                 // over every partition
   std::size_t busy_seen_ = 0, queued_seen_ = 0;  // the server's levels, summed over partitions
-  std::optional<TokenBucket> limiter_;
+  // Only when configured: a node's memory counts (10^6-node scenarios).
+  std::unique_ptr<TokenBucket> limiter_;
   sim::Rng service_rng_;
-  sim::Rng error_rng_;
+  std::unique_ptr<sim::Rng> error_rng_;
   PoisonSupervisor supervisor_;
   ServerStats stats_;
   std::uint64_t unpartitioned_ = 0, poison_crashes_ = 0, poison_stalls_ = 0;

@@ -65,8 +65,7 @@ TenantRouting::TenantRouting(const std::vector<ServerPartitionConfig>& partition
 }
 
 void PartitionStats::levels(sim::Time now, std::size_t busy, std::size_t queued) {
-  busy_.set(now, static_cast<double>(busy));
-  queued_.set(now, static_cast<double>(queued));
+  levels_.set(now, {static_cast<double>(busy), static_cast<double>(queued)});
   if (inside(now)) max_queue_ = std::max(max_queue_, queued);
 }
 
@@ -90,8 +89,8 @@ FigureDocs PartitionStats::figure_docs() {
 void PartitionStats::add_figures(Figures& out, std::size_t index, int workers) const {
   out.sum(indexed_name("partition_arrivals", index), static_cast<double>(arrivals_));
   out.sum(indexed_name("partition_rejected", index), static_cast<double>(rejected_));
-  out.mean(indexed_name("partition_utilization", index), busy_.average() / workers);
-  out.mean(indexed_name("partition_mean_in_queue", index), queued_.average());
+  out.mean(indexed_name("partition_utilization", index), mean_busy() / workers);
+  out.mean(indexed_name("partition_mean_in_queue", index), mean_queued());
   out.mean(indexed_name("partition_mean_wait_ms", index), mean_wait_seconds() * 1e3);
   out.max(indexed_name("partition_max_queue", index), static_cast<double>(max_queue_));
 }

@@ -110,15 +110,14 @@ class TenantRouting {
 /// One partition's figures over the measured interval [from, to].
 class PartitionStats {
  public:
-  PartitionStats(sim::Time from, sim::Time to)
-      : from_(from), to_(to), busy_(from, to), queued_(from, to) {}
+  PartitionStats(sim::Time from, sim::Time to) : levels_(from, to) {}
 
   void arrived(sim::Time now) { arrivals_ += inside(now); }
   /// Refused at arrival: its queue was full.
   void rejected(sim::Time now) { rejected_ += inside(now); }
   /// A worker began serving a request that arrived at `arrived_at`.
   void started(sim::Time now, sim::Time arrived_at) {
-    if (!inside(now) || arrived_at < from_) return;
+    if (!inside(now) || arrived_at < levels_.from()) return;
     ++started_;
     wait_seconds_ += (now - arrived_at).seconds();
   }
@@ -129,8 +128,8 @@ class PartitionStats {
   double mean_wait_seconds() const {
     return started_ ? wait_seconds_ / static_cast<double>(started_) : 0.0;
   }
-  double mean_busy() const { return busy_.average(); }
-  double mean_queued() const { return queued_.average(); }
+  double mean_busy() const { return levels_.average(0); }
+  double mean_queued() const { return levels_.average(1); }
   std::uint64_t arrivals() const { return arrivals_; }
   std::uint64_t rejections() const { return rejected_; }
 
@@ -139,13 +138,12 @@ class PartitionStats {
   void add_figures(Figures& out, std::size_t index, int workers) const;
 
  private:
-  bool inside(sim::Time t) const { return t >= from_ && t <= to_; }
+  bool inside(sim::Time t) const { return t >= levels_.from() && t <= levels_.to(); }
 
-  sim::Time from_, to_;
   std::uint64_t arrivals_ = 0, rejected_ = 0, started_ = 0;
   double wait_seconds_ = 0;
   std::size_t max_queue_ = 0;
-  TimeAverage busy_, queued_;
+  TimeAverages<2> levels_;  // busy workers, waiting requests
 };
 
 }  // namespace models

@@ -4,8 +4,7 @@
 
 namespace models {
 
-ServerStats::ServerStats(sim::Time from, sim::Time to)
-    : from_(from), to_(to), busy_(from, to), in_system_(from, to), in_queue_(from, to) {}
+ServerStats::ServerStats(sim::Time from, sim::Time to) : levels_(from, to) {}
 
 void ServerStats::completed(sim::Time now, sim::Time arrived_at, sim::Time deadline, bool failed) {
   if (!inside(now)) return;
@@ -17,7 +16,7 @@ void ServerStats::completed(sim::Time now, sim::Time arrived_at, sim::Time deadl
     ++good_;
   }
   departed(now, arrived_at);
-  if (arrived_at < from_) return;  // its sojourn began before measuring: not a sample of W
+  if (arrived_at < levels_.from()) return;  // its sojourn began before measuring: not a sample of W
   ++sojourns_;
   sojourn_seconds_ += (now - arrived_at).seconds();
 }
@@ -41,15 +40,14 @@ void ServerStats::cancelled(sim::Time now, sim::Time arrived_at) {
 }
 
 void ServerStats::departed(sim::Time now, sim::Time arrived_at) {
-  if (arrived_at < from_) return;
+  if (arrived_at < levels_.from()) return;
   ++departures_;
   departure_seconds_ += (now - arrived_at).seconds();
 }
 
 void ServerStats::levels(sim::Time now, std::size_t busy, std::size_t queued) {
-  busy_.set(now, static_cast<double>(busy));
-  in_system_.set(now, static_cast<double>(busy + queued));
-  in_queue_.set(now, static_cast<double>(queued));
+  levels_.set(now, {static_cast<double>(busy), static_cast<double>(busy + queued),
+                    static_cast<double>(queued)});
   if (inside(now)) max_queue_ = std::max(max_queue_, queued);
 }
 
@@ -87,7 +85,7 @@ FigureDocs ServerStats::figure_docs() {
 }
 
 void ServerStats::add_figures(Figures& out, int workers) const {
-  const double span = (to_ - from_).seconds();
+  const double span = (levels_.to() - levels_.from()).seconds();
   const auto per_second = [span](std::uint64_t n) {
     return span > 0 ? static_cast<double>(n) / span : 0.0;
   };
@@ -107,9 +105,9 @@ void ServerStats::add_figures(Figures& out, int workers) const {
   out.sum("wasted_work", static_cast<double>(wasted_));
   out.mean("wasted_fraction",
            completed_ ? static_cast<double>(wasted_) / static_cast<double>(completed_) : 0.0);
-  out.mean("utilization", busy_.average() / workers);
-  out.mean("mean_in_system", in_system_.average());
-  out.mean("mean_in_queue", in_queue_.average());
+  out.mean("utilization", levels_.average(kBusy) / workers);
+  out.mean("mean_in_system", levels_.average(kInSystem));
+  out.mean("mean_in_queue", levels_.average(kInQueue));
   out.mean("mean_sojourn_ms", mean_sojourn * 1e3);
   out.sum("throughput_per_s", per_second(completed_));
   out.sum("goodput_per_s", per_second(good_));

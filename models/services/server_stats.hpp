@@ -57,11 +57,10 @@ class ServerStats {
   void add_figures(Figures& out, int workers) const;
 
  private:
-  bool inside(sim::Time t) const { return t >= from_ && t <= to_; }
+  bool inside(sim::Time t) const { return t >= levels_.from() && t <= levels_.to(); }
   /// An admitted request left the server (any way but a crash): a sample of W for Little.
   void departed(sim::Time now, sim::Time arrived_at);
 
-  sim::Time from_, to_;
   std::uint64_t arrivals_ = 0, waited_ = 0, rejected_ = 0, rate_limited_ = 0, completed_ = 0,
                 lost_ = 0;
   std::uint64_t cancelled_ = 0;
@@ -71,7 +70,8 @@ class ServerStats {
   std::uint64_t departures_ = 0;  // departed requests (any way) that also arrived inside
   double departure_seconds_ = 0;  // their total time in system
   std::size_t max_queue_ = 0;
-  TimeAverage busy_, in_system_, in_queue_;
+  enum Level : std::size_t { kBusy, kInSystem, kInQueue };
+  TimeAverages<3> levels_;  // busy workers, requests in the server, requests waiting
 };
 
 }  // namespace models

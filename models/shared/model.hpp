@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -102,33 +103,49 @@ struct BuildContext {
   SharedConfigs shared_configs;
 };
 
-/// Measures the time-average of a piecewise-constant quantity (queue length, busy workers)
-/// over [from, to], counting only what happens inside that interval.
-class TimeAverage {
+/// Measures the time-averages of N piecewise-constant quantities that change together (a
+/// server's busy workers and waiting requests) over [from, to], counting only what happens
+/// inside that interval. One clock for the N: less memory per node than N TimeAverage.
+template <std::size_t N>
+class TimeAverages {
  public:
-  TimeAverage(sim::Time from, sim::Time to) : from_(from), to_(to), last_(from) {}
-  /// The quantity changes to `value` at `now`.
-  void set(sim::Time now, double value) {
+  TimeAverages(sim::Time from, sim::Time to) : from_(from), to_(to), last_(from) {}
+  /// The quantities change to `values` at `now`.
+  void set(sim::Time now, const std::array<double, N>& values) {
     accumulate(now);
-    value_ = value;
+    values_ = values;
   }
-  double average() const {
-    TimeAverage copy = *this;
+  double average(std::size_t i) const {
+    TimeAverages copy = *this;
     copy.accumulate(to_);
     const double span = (to_ - from_).seconds();
-    return span > 0 ? copy.area_ / span : 0.0;
+    return span > 0 ? copy.areas_[i] / span : 0.0;
   }
-  double current() const { return value_; }
+  double current(std::size_t i) const { return values_[i]; }
+  sim::Time from() const { return from_; }
+  sim::Time to() const { return to_; }
 
  private:
   void accumulate(sim::Time now) {
     const sim::Time clamped = std::min(std::max(now, from_), to_);
-    if (clamped > last_) area_ += value_ * (clamped - last_).seconds();
+    if (clamped > last_)
+      for (std::size_t i = 0; i < N; ++i) areas_[i] += values_[i] * (clamped - last_).seconds();
     last_ = std::max(last_, clamped);
   }
   sim::Time from_, to_, last_;
-  double value_ = 0;
-  double area_ = 0;
+  std::array<double, N> values_{};
+  std::array<double, N> areas_{};
+};
+
+/// The time-average of one piecewise-constant quantity (queue length, busy workers) over
+/// [from, to].
+class TimeAverage : private TimeAverages<1> {
+ public:
+  using TimeAverages<1>::TimeAverages;
+  /// The quantity changes to `value` at `now`.
+  void set(sim::Time now, double value) { TimeAverages<1>::set(now, {value}); }
+  double average() const { return TimeAverages<1>::average(0); }
+  double current() const { return TimeAverages<1>::current(0); }
 };
 
 }  // namespace models
