@@ -6,7 +6,8 @@
 
 namespace models {
 
-ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::Node& node,
+ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config,
+                                   std::shared_ptr<const KeyPicker> keys, sim::Node& node,
                                    std::vector<sim::NodeId> targets, RequestRecorder& recorder,
                                    sim::Time measure_from, sim::Time measure_to,
                                    std::uint32_t group)
@@ -14,9 +15,9 @@ ClosedLoopClient::ClosedLoopClient(const ClosedLoopClientConfig& config, sim::No
       caller_(config.call, std::move(targets), kCallTimeout, recorder, *this, group),
       think_rng_(node.stream("think")),
       key_rng_(node.stream("keys")),
-      key_picker_(config.mix.picker()),
-      operation_rng_(node.stream("operations")),
-      poison_rng_(node.stream("poison")),
+      key_picker_(std::move(keys)),
+      operation_rng_(config.mix.stream_for_operations(node)),
+      poison_rng_(config.tenancy.stream_for_poison(node)),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   DSIM_ASSERT(config.users >= 1, "at least one user");
@@ -28,9 +29,9 @@ std::unique_ptr<Model> ClosedLoopClient::make(const ClosedLoopClientConfig& conf
   DSIM_ASSERT(replica < ctx.nodes.size(), "client replica out of range");
   DSIM_ASSERT(check(config, ctx.nodes.size()).empty(), "the loader checked the configuration");
   const std::uint32_t group = config.tenancy.group_of(ctx, replica);
-  return std::make_unique<ClosedLoopClient>(config, ctx.cluster.node(ctx.nodes[replica]),
-                                            resolve_target(config.call, ctx), ctx.recorder,
-                                            ctx.warmup_end, ctx.end, group);
+  return std::make_unique<ClosedLoopClient>(
+      config, config.mix.shared_picker(ctx), ctx.cluster.node(ctx.nodes[replica]),
+      resolve_target(config.call, ctx), ctx.recorder, ctx.warmup_end, ctx.end, group);
 }
 
 double ClosedLoopClient::offered_rate(const Config& c) {
@@ -75,15 +76,15 @@ void ClosedLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
   DSIM_ASSERT(tag.kind == kThinkDone, "unknown closed-loop client timer");
   const sim::Time now = node.true_now();
   // Uniform keys are key_rng_.below(keys), as before the other popularities existed.
-  const std::uint64_t key = key_picker_.pick(key_rng_);
-  const std::uint8_t operation = config_.mix.operation(operation_rng_);
+  const std::uint64_t key = key_picker_->pick(key_rng_);
+  const std::uint8_t operation = config_.mix.operation(operation_rng_.get());
   const bool write = operation == kOpWrite;
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;
     if (write) ++writes_sent_;
   }
   caller_.start(node, key, tag.value, Caller::kAnyShard, operation,
-                config_.tenancy.poison(poison_rng_));
+                config_.tenancy.poison(poison_rng_.get()));
 }
 
 void ClosedLoopClient::on_call_done(sim::Node& node, const CallResult& result) {

@@ -72,8 +72,9 @@ class ClosedLoopClient final : public Model, private CallerListener {
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (2, 3, 4).
   enum TimerKind : std::uint32_t { kThinkDone = 1, kCallTimeout = 2 };
 
-  ClosedLoopClient(const ClosedLoopClientConfig& config, sim::Node& node,
-                   std::vector<sim::NodeId> targets, RequestRecorder& recorder,
+  /// `keys`: config.mix.picker(), which may be shared with the component's other nodes.
+  ClosedLoopClient(const ClosedLoopClientConfig& config, std::shared_ptr<const KeyPicker> keys,
+                   sim::Node& node, std::vector<sim::NodeId> targets, RequestRecorder& recorder,
                    sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0);
 
   /// The instance for ctx.nodes[replica]; its target's nodes come from ctx.resolve. Throws
@@ -101,9 +102,9 @@ class ClosedLoopClient final : public Model, private CallerListener {
   Caller caller_;
   sim::Rng think_rng_;
   sim::Rng key_rng_;
-  KeyPicker key_picker_;
-  sim::Rng operation_rng_;
-  sim::Rng poison_rng_;
+  std::shared_ptr<const KeyPicker> key_picker_;
+  std::unique_ptr<sim::Rng> operation_rng_;  // only when drawn from, as an open-loop client's
+  std::unique_ptr<sim::Rng> poison_rng_;
   sim::Time measure_from_, measure_to_;
   std::uint64_t requests_sent_ = 0, writes_sent_ = 0;
 };

@@ -11,7 +11,8 @@
 
 namespace models {
 
-OpenLoopClient::OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> shared, sim::Node& node,
+OpenLoopClient::OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> shared,
+                               std::shared_ptr<const KeyPicker> keys, sim::Node& node,
                                std::vector<sim::NodeId> targets, RequestRecorder& recorder,
                                sim::Time measure_from, sim::Time measure_to, std::uint32_t group,
                                JobLedger* ledger)
@@ -25,9 +26,9 @@ OpenLoopClient::OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> share
               kCallTimeout, config_->jobs ? nullptr : &recorder, measure_from, *this, group),
       arrivals_(config_->arrivals, node.stream("arrivals")),
       key_rng_(node.stream("keys")),
-      key_picker_(config_->mix.picker()),
-      operation_rng_(node.stream("operations")),
-      poison_rng_(node.stream("poison")),
+      key_picker_(std::move(keys)),
+      operation_rng_(config_->mix.stream_for_operations(node)),
+      poison_rng_(config_->tenancy.stream_for_poison(node)),
       measure_from_(measure_from),
       measure_to_(measure_to) {
   const OpenLoopClientConfig& config = *config_;
@@ -45,9 +46,9 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
   DSIM_ASSERT(check(config, ctx.nodes.size()).empty(), "the loader checked the configuration");
   const std::uint32_t group = config.tenancy.group_of(ctx, replica);
   return std::make_unique<OpenLoopClient>(
-      ctx.shared_config(config), ctx.cluster.node(ctx.nodes[replica]),
-      resolve_target(config.call, ctx), ctx.recorder, ctx.warmup_end, ctx.end, group,
-      config.jobs ? &JobLedger::of(ctx) : nullptr);
+      ctx.shared_config(config), config.mix.shared_picker(ctx),
+      ctx.cluster.node(ctx.nodes[replica]), resolve_target(config.call, ctx), ctx.recorder,
+      ctx.warmup_end, ctx.end, group, config.jobs ? &JobLedger::of(ctx) : nullptr);
 }
 
 double OpenLoopClient::offered_rate(const Config& c) {
@@ -136,8 +137,8 @@ void OpenLoopClient::on_timer(sim::Node& node, sim::TimerTag tag) {
 
 void OpenLoopClient::send_request(sim::Node& node) {
   const sim::Time now = node.true_now();
-  const auto key = key_picker_.pick(key_rng_);
-  const std::uint8_t operation = config_->mix.operation(operation_rng_);
+  const auto key = key_picker_->pick(key_rng_);
+  const std::uint8_t operation = config_->mix.operation(operation_rng_.get());
   const bool write = operation == kOpWrite;
   if (ledger_ != nullptr) {
     // The job's first message is published under its ledger id (forwarded as is by the Caller).
@@ -151,10 +152,11 @@ void OpenLoopClient::send_request(sim::Node& node) {
                                .operation = operation,
                                .idempotent = static_cast<std::uint8_t>(config_->call.idempotent),
                                .poison = static_cast<std::uint8_t>(
-                                   config_->tenancy.poison(poison_rng_) ? 1 : 0)},
+                                   config_->tenancy.poison(poison_rng_.get()) ? 1 : 0)},
                     job);
   } else {
-    caller_.start(node, key, 0, Caller::kAnyShard, operation, config_->tenancy.poison(poison_rng_));
+    caller_.start(node, key, 0, Caller::kAnyShard, operation,
+                  config_->tenancy.poison(poison_rng_.get()));
   }
   if (now >= measure_from_ && now <= measure_to_) {
     ++requests_sent_;

@@ -110,9 +110,11 @@ class OpenLoopClient final : public Model, private CallerListener {
   /// kCallTimeout is the first of the Caller's Caller::kTimerKinds kinds (3, 4, 5).
   enum TimerKind : std::uint32_t { kArrival = 1, kRateStep = 2, kCallTimeout = 3 };
 
-  /// `ledger`: the run's job ledger when config.jobs (else unused, may be null). `config` may
-  /// be shared with the component's other nodes (BuildContext::shared_config).
-  OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> config, sim::Node& node,
+  /// `ledger`: the run's job ledger when config.jobs (else unused, may be null). `config` and
+  /// `keys` (config.mix.picker()) may be shared with the component's other nodes
+  /// (BuildContext::shared_config, BuildContext::shared).
+  OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> config,
+                 std::shared_ptr<const KeyPicker> keys, sim::Node& node,
                  std::vector<sim::NodeId> targets, RequestRecorder& recorder,
                  sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0,
                  JobLedger* ledger = nullptr);
@@ -121,7 +123,8 @@ class OpenLoopClient final : public Model, private CallerListener {
                  std::vector<sim::NodeId> targets, RequestRecorder& recorder,
                  sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0,
                  JobLedger* ledger = nullptr)
-      : OpenLoopClient(std::make_shared<const OpenLoopClientConfig>(config), node,
+      : OpenLoopClient(std::make_shared<const OpenLoopClientConfig>(config),
+                       std::make_shared<const KeyPicker>(config.mix.picker()), node,
                        std::move(targets), recorder, measure_from, measure_to, group, ledger) {}
 
   /// The instance for ctx.nodes[replica]; its target's nodes come from ctx.resolve. Throws
@@ -163,9 +166,11 @@ class OpenLoopClient final : public Model, private CallerListener {
   Caller caller_;
   ArrivalProcess arrivals_;
   sim::Rng key_rng_;
-  KeyPicker key_picker_;
-  sim::Rng operation_rng_;
-  sim::Rng poison_rng_;
+  std::shared_ptr<const KeyPicker> key_picker_;
+  // Only when drawn from (write_fraction, poison_fraction above 0): a stream depends on the
+  // node's key and its name only, so creating it or not changes no other draw.
+  std::unique_ptr<sim::Rng> operation_rng_;
+  std::unique_ptr<sim::Rng> poison_rng_;
   std::size_t step_ = 0;  // schedule_[step_ - 1] is in force; 0: the base rate
   double load_factor_ = 1.0;
   sim::TimerId arrival_timer_;

@@ -5,12 +5,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "models/shared/hot_keys.hpp"
+#include "models/shared/model.hpp"
 #include "models/shared/params.hpp"
 #include "models/shared/rpc.hpp"
 #include "models/shared/zipf.hpp"
+#include "sim/node.hpp"
 #include "sim/rng.hpp"
 
 namespace models {
@@ -42,11 +45,22 @@ struct RequestMix {
     return KeyPicker::check(key_popularity, keys, hot_keys);
   }
   KeyPicker picker() const { return KeyPicker(key_popularity, keys, zipf_s, hot_keys); }
+  /// picker(), made once for the component being built and shared by its nodes (a Zipf table
+  /// holds 8 bytes per key).
+  std::shared_ptr<const KeyPicker> shared_picker(BuildContext& ctx) const {
+    return ctx.shared<KeyPicker>(this, [this] { return picker(); });
+  }
+  /// The node's stream "operations" when operation() draws from it (write_fraction above 0),
+  /// else null: a read-only client holds no generator for it.
+  std::unique_ptr<sim::Rng> stream_for_operations(const sim::Node& node) const {
+    return write_fraction.value > 0 ? std::make_unique<sim::Rng>(node.stream("operations"))
+                                    : nullptr;
+  }
   /// The next request's operation: a write with probability write_fraction, drawn from
-  /// `operations` only when it is above 0 (so that reads-only clients draw nothing).
-  std::uint8_t operation(sim::Rng& operations) const {
-    return write_fraction.value > 0 && operations.bernoulli(write_fraction.value) ? kOpWrite
-                                                                                  : kOpRead;
+  /// `operations` (stream_for_operations) only when it is above 0.
+  std::uint8_t operation(sim::Rng* operations) const {
+    return write_fraction.value > 0 && operations->bernoulli(write_fraction.value) ? kOpWrite
+                                                                                   : kOpRead;
   }
 };
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,15 @@ struct Tenancy {
     return ctx.recorder.group((group.empty() ? ctx.component : group) + "/" +
                               std::to_string(replica));
   }
-  /// Whether the next request is poison: drawn from `poison` only when poison_fraction > 0.
-  bool poison(sim::Rng& rng) const {
-    return poison_fraction.value > 0 && rng.bernoulli(poison_fraction.value);
+  /// The node's stream "poison" when poison() draws from it (poison_fraction above 0), else
+  /// null: a client without poison holds no generator for it.
+  std::unique_ptr<sim::Rng> stream_for_poison(const sim::Node& node) const {
+    return poison_fraction.value > 0 ? std::make_unique<sim::Rng>(node.stream("poison")) : nullptr;
+  }
+  /// Whether the next request is poison: drawn from `rng` (stream_for_poison) only when
+  /// poison_fraction > 0.
+  bool poison(sim::Rng* rng) const {
+    return poison_fraction.value > 0 && rng->bernoulli(poison_fraction.value);
   }
 };
 

@@ -29,7 +29,7 @@ bool RetryOn::retries(Outcome outcome) const {
 RetryPolicy::RetryPolicy(const RetryConfig& config) : config_(config) {
   DSIM_ASSERT(config.max_attempts >= 1, "at least one attempt");
   DSIM_ASSERT(config.deadline >= sim::Duration::zero(), "a deadline cannot be negative");
-  if (config.budget.enabled) budget_.emplace(config.budget);
+  if (config.budget.enabled) budget_ = std::make_unique<RetryBudget>(config.budget);
 }
 
 void RetryPolicy::on_request(sim::Time now) {

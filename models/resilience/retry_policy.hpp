@@ -16,7 +16,7 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 
 #include "models/resilience/backoff.hpp"
 #include "models/resilience/retry_budget.hpp"
@@ -84,7 +84,10 @@ struct RetryDecision {
 
 class RetryPolicy {
  public:
+  /// Follows `config`, which must outlive the policy (a Caller's shared configuration): a
+  /// client node holds a reference, not a copy.
   explicit RetryPolicy(const RetryConfig& config);
+  explicit RetryPolicy(RetryConfig&&) = delete;
 
   /// A logical request starts at `now`: its deposit into the budget.
   void on_request(sim::Time now);
@@ -99,11 +102,11 @@ class RetryPolicy {
   void reset();
 
   const RetryConfig& config() const { return config_; }
-  bool has_budget() const { return budget_.has_value(); }
+  bool has_budget() const { return budget_ != nullptr; }
 
  private:
-  RetryConfig config_;
-  std::optional<RetryBudget> budget_;
+  const RetryConfig& config_;
+  std::unique_ptr<RetryBudget> budget_;  // only with a budget: most callers have none
 };
 
 }  // namespace models

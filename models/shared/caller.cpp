@@ -31,8 +31,7 @@ Caller::Caller(std::shared_ptr<const CallerConfig> shared, std::vector<sim::Node
       measure_from_(measure_from),
       listener_(listener),
       group_(group),
-      retry_(config_->retry),
-      shard_first_{0, targets_.size()} {
+      retry_(config_->retry) {
   const CallerConfig& config = *config_;
   DSIM_ASSERT(!targets_.empty(), "a caller needs at least one target node");
   if (config.hedge.enabled) hedge_ = std::make_unique<HedgePolicy>(config.hedge);
@@ -42,6 +41,8 @@ Caller::Caller(std::shared_ptr<const CallerConfig> shared, std::vector<sim::Node
     breaker_ = std::make_unique<CircuitBreaker>(config.circuit_breaker, measure_from);
   if (config.bulkhead.enabled())
     bulkhead_ = std::make_unique<Bulkhead>(config.bulkhead, measure_from);
+  if (breaker_ || hedge_ || bulkhead_ || retry_.has_budget())
+    parts_counts_ = std::make_unique<PartsCounts>();
 }
 
 void Caller::set_call_id_space(std::uint32_t space) {
@@ -100,15 +101,19 @@ void Caller::set_shard_sizes(const std::vector<std::size_t>& sizes) {
   DSIM_ASSERT(shard_first_.back() == targets_.size(), "the shards make up the targets");
 }
 
+std::size_t Caller::shard_count() const {
+  return shard_first_.empty() ? 1 : shard_first_.size() - 1;
+}
+
 std::pair<std::size_t, std::size_t> Caller::shard_span(std::uint32_t shard) const {
-  if (shard == kAnyShard) return {0, targets_.size()};
+  if (shard == kAnyShard || shard_first_.empty()) return {0, targets_.size()};
   DSIM_ASSERT(shard + 1 < shard_first_.size(), "a shard of the targets");
   return {shard_first_[shard], shard_first_[shard + 1] - shard_first_[shard]};
 }
 
 void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard,
                    std::uint8_t operation, bool poison) {
-  DSIM_ASSERT(shard == kAnyShard || shard + 1 < shard_first_.size(), "a shard of the targets");
+  DSIM_ASSERT(shard == kAnyShard || shard < shard_count(), "a shard of the targets");
   begin(node, Request{.token = token,
                       .key = key,
                       .shard = shard,
@@ -122,7 +127,7 @@ void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std:
 
 void Caller::forward(sim::Node& node, const RpcRequest& inbound, std::uint64_t token, sim::Time cap,
                      std::uint32_t shard) {
-  DSIM_ASSERT(shard == kAnyShard || shard + 1 < shard_first_.size(), "a shard of the targets");
+  DSIM_ASSERT(shard == kAnyShard || shard < shard_count(), "a shard of the targets");
   const bool from_client = inbound.origin != sim::kNoNode;
   begin(node,
         Request{.token = token,
@@ -142,7 +147,7 @@ void Caller::begin(sim::Node& node, Request request, sim::Time cap) {
   const sim::Time now = node.true_now();
   const sim::Time local = local_now(node);
   forget_old_orphans(now);
-  if (!retry_rng_) retry_rng_.emplace(node.stream("retry"));
+  if (!retry_rng_) retry_rng_ = std::make_unique<sim::Rng>(node.stream("retry"));
   request.started = now;
   request.measured = now >= measure_from_;
   if (config_->retry.deadline > sim::Duration::zero())
@@ -177,7 +182,7 @@ void Caller::try_once(sim::Node& node, RequestId id) {
   if (breaker_) {
     permit = breaker_->try_acquire(local, now);
     if (!permit.granted) {
-      if (r.measured) ++short_circuited_;
+      if (r.measured) ++parts_counts_->short_circuited;
       attempt_failed(node, id, Outcome::CircuitOpen);
       return;
     }
@@ -192,7 +197,7 @@ void Caller::try_once(sim::Node& node, RequestId id) {
       case Bulkhead::Admission::Admitted:
         break;
       case Bulkhead::Admission::Waiting:
-        if (r.measured) ++bulkhead_waited_;
+        if (r.measured) ++parts_counts_->bulkhead_waited;
         r.waiting = true;
         r.bulkhead_timer = node.set_timer(wait, {timer_kind_ + 4, id});
         return;
@@ -206,7 +211,7 @@ void Caller::try_once(sim::Node& node, RequestId id) {
 
 void Caller::bulkhead_refused(sim::Node& node, RequestId id) {
   Request& r = *requests_.find(id);
-  if (r.measured) ++bulkhead_rejected_;
+  if (r.measured) ++parts_counts_->bulkhead_rejected;
   breaker_result(node, r.permit, true, local_now(node) - r.try_began);
   attempt_failed(node, id, Outcome::Rejected);
 }
@@ -270,11 +275,11 @@ void Caller::send_hedge(sim::Node& node, RequestId id) {
   r.hedged = true;
   // A second copy in flight needs a permit of its own, at once (it never waits for one).
   if (bulkhead_ && !bulkhead_->available()) {
-    if (r.measured) ++hedges_denied_by_bulkhead_;
+    if (r.measured) ++parts_counts_->hedges_denied_by_bulkhead;
     return;
   }
   if (!hedge_->try_spend()) {
-    if (r.measured) ++hedges_denied_;
+    if (r.measured) ++parts_counts_->hedges_denied;
     return;
   }
   r.hedge = send_copy(node, id, attempts_.find(r.current)->target);
@@ -282,7 +287,7 @@ void Caller::send_hedge(sim::Node& node, RequestId id) {
     bulkhead_->acquire_now(node.true_now());
     attempts_.find(r.hedge)->permit = true;
   }
-  if (r.measured) ++hedges_;
+  if (r.measured) ++parts_counts_->hedges;
 }
 
 bool Caller::on_message(sim::Node& node, const sim::Message& message) {
@@ -326,7 +331,7 @@ void Caller::on_answer(sim::Node& node, AttemptId id, Outcome outcome) {
     r.hedge = 0;
     return;
   }
-  if (outcome == Outcome::Ok && id == r.hedge && r.measured) ++hedges_won_;
+  if (outcome == Outcome::Ok && id == r.hedge && r.measured) ++parts_counts_->hedges_won;
   end_try(node, r);
   if (other != 0) drop_copy(node, r, other);
   r.current = 0;
@@ -360,7 +365,7 @@ void Caller::cancel_copy(sim::Node& node, Request& r, AttemptId copy) {
   if (!config_->hedge.tied || r.cancel_sent) return;
   r.cancel_sent = true;
   node.send(attempts_.find(copy)->target, RpcCancel{.call_id = wire_id(copy)});
-  if (r.measured) ++cancels_;
+  if (r.measured) ++parts_counts_->cancels;
 }
 
 void Caller::drop_copy(sim::Node& node, Request& r, AttemptId copy) {
@@ -477,7 +482,7 @@ RetryDecision Caller::decide_after_failure(sim::Node& node, Request& r, Outcome 
       retry_.decide(outcome, r.tries, local_now(node), r.deadline, *r.backoff, *retry_rng_);
   if (r.measured) {
     if (d.retry) ++retries_;
-    if (!d.retry && d.reason == GiveUpReason::Budget) ++denied_by_budget_;
+    if (!d.retry && d.reason == GiveUpReason::Budget) ++parts_counts_->denied_by_budget;
     if (!d.retry && d.reason == GiveUpReason::Deadline) ++stopped_by_deadline_;
   }
   return d;
@@ -579,25 +584,26 @@ FigureDocs Caller::figure_docs() {
 }
 
 void Caller::figures(Figures& out) const {
-  const double tries = static_cast<double>(attempts_sent_ - hedges_);
+  const PartsCounts parts = parts_counts_ ? *parts_counts_ : PartsCounts{};
+  const double tries = static_cast<double>(attempts_sent_ - parts.hedges);
   out.sum("late_responses", static_cast<double>(late_responses_));  // first: tests rely on it
   out.sum("attempts", static_cast<double>(attempts_sent_));
   out.sum("retries", static_cast<double>(retries_));
-  out.sum("retries_denied_by_budget", static_cast<double>(denied_by_budget_));
+  out.sum("retries_denied_by_budget", static_cast<double>(parts.denied_by_budget));
   out.sum("retries_stopped_by_deadline", static_cast<double>(stopped_by_deadline_));
-  out.sum("short_circuited", static_cast<double>(short_circuited_));
+  out.sum("short_circuited", static_cast<double>(parts.short_circuited));
   out.sum("duplicate_effects", static_cast<double>(duplicate_effects_));
   out.sum("circuit_opened", breaker_ ? static_cast<double>(breaker_->opened()) : 0.0);
-  out.sum("hedges", static_cast<double>(hedges_));
-  out.sum("hedges_won", static_cast<double>(hedges_won_));
-  out.sum("hedges_denied_by_budget", static_cast<double>(hedges_denied_));
-  out.mean("hedge_extra_load", tries > 0 ? static_cast<double>(hedges_) / tries : 0.0);
-  out.sum("cancels_sent", static_cast<double>(cancels_));
-  out.sum("bulkhead_rejected", static_cast<double>(bulkhead_rejected_));
-  out.sum("bulkhead_waited", static_cast<double>(bulkhead_waited_));
+  out.sum("hedges", static_cast<double>(parts.hedges));
+  out.sum("hedges_won", static_cast<double>(parts.hedges_won));
+  out.sum("hedges_denied_by_budget", static_cast<double>(parts.hedges_denied));
+  out.mean("hedge_extra_load", tries > 0 ? static_cast<double>(parts.hedges) / tries : 0.0);
+  out.sum("cancels_sent", static_cast<double>(parts.cancels));
+  out.sum("bulkhead_rejected", static_cast<double>(parts.bulkhead_rejected));
+  out.sum("bulkhead_waited", static_cast<double>(parts.bulkhead_waited));
   out.max("bulkhead_max_concurrent",
           bulkhead_ ? static_cast<double>(bulkhead_->max_in_use()) : 0.0);
-  out.sum("hedges_denied_by_bulkhead", static_cast<double>(hedges_denied_by_bulkhead_));
+  out.sum("hedges_denied_by_bulkhead", static_cast<double>(parts.hedges_denied_by_bulkhead));
 }
 
 }  // namespace models

@@ -361,6 +361,7 @@ class Caller {
   sim::NodeId pick_target(sim::Node& node, std::uint32_t shard, sim::NodeId avoid) const;
   /// The first target of `shard` and its replica count (all the targets for kAnyShard).
   std::pair<std::size_t, std::size_t> shard_span(std::uint32_t shard) const;
+  std::size_t shard_count() const;
   static sim::Time local_now(const sim::Node& node);
 
   std::shared_ptr<const CallerConfig> config_;
@@ -376,20 +377,24 @@ class Caller {
   std::unique_ptr<HedgePolicy> hedge_;
   std::unique_ptr<Bulkhead> bulkhead_;
   std::uint64_t id_space_ = 0;  // the space's bits of a wire call id (space << 24)
-  /// Shard i is targets_[shard_first_[i] .. shard_first_[i + 1]); one shard of all when
-  /// unsharded.
+  /// Shard i is targets_[shard_first_[i] .. shard_first_[i + 1]); empty when unsharded (one
+  /// shard of all).
   std::vector<std::size_t> shard_first_;
-  std::optional<sim::Rng> retry_rng_;  // the node's stream "retry", from the first request on
+  std::unique_ptr<sim::Rng> retry_rng_;  // the node's stream "retry", from the first request on
   SlotTable<Request> requests_;
   SlotTable<Attempt> attempts_;      // keyed by call id
   sim::RingBuffer<Orphan> orphans_;  // in the order they were orphaned (= forget_at order)
   std::size_t active_ = 0;
   std::uint64_t next_request_id_ = 1;
   std::uint64_t late_responses_ = 0, attempts_sent_ = 0, retries_ = 0;
-  std::uint64_t denied_by_budget_ = 0, stopped_by_deadline_ = 0, short_circuited_ = 0;
-  std::uint64_t duplicate_effects_ = 0;
-  std::uint64_t hedges_ = 0, hedges_won_ = 0, hedges_denied_ = 0, cancels_ = 0;
-  std::uint64_t bulkhead_rejected_ = 0, bulkhead_waited_ = 0, hedges_denied_by_bulkhead_ = 0;
+  std::uint64_t stopped_by_deadline_ = 0, duplicate_effects_ = 0;
+  /// What the optional parts (breaker, hedging, bulkhead, retry budget) did: only with one.
+  struct PartsCounts {
+    std::uint64_t denied_by_budget = 0, short_circuited = 0;
+    std::uint64_t hedges = 0, hedges_won = 0, hedges_denied = 0, cancels = 0;
+    std::uint64_t bulkhead_rejected = 0, bulkhead_waited = 0, hedges_denied_by_bulkhead = 0;
+  };
+  std::unique_ptr<PartsCounts> parts_counts_;
 };
 
 }  // namespace models

@@ -21,6 +21,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <typeindex>
+#include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "models/shared/figures.hpp"
@@ -57,22 +60,28 @@ struct ConfigProblem {
 };
 
 /// Everything a model may use while building its instances (set-up time: may allocate).
-/// The copy BuildContext::shared_config hands out: made on the first request for a configuration,
-/// then handed out again while the same configuration object is asked for.
+/// What BuildContext::shared_config and BuildContext::shared hand out: one immutable object per
+/// source object and type, made on the first request, then handed out again. A component's
+/// build asks with the same configuration object for each of its nodes.
 class SharedConfigs {
  public:
-  template <class Config>
-  std::shared_ptr<const Config> get(const Config& config) {
-    if (source_ != &config) {
-      copy_ = std::make_shared<const Config>(config);
-      source_ = &config;
-    }
-    return std::static_pointer_cast<const Config>(copy_);
+  template <class T, class Make>
+  std::shared_ptr<const T> get(const void* source, Make&& make) {
+    for (const Entry& e : entries_)
+      if (e.source == source && e.type == std::type_index(typeid(T)))
+        return std::static_pointer_cast<const T>(e.value);
+    std::shared_ptr<const T> value = std::make_shared<const T>(make());
+    entries_.push_back({source, std::type_index(typeid(T)), value});
+    return value;
   }
 
  private:
-  std::shared_ptr<const void> copy_;
-  const void* source_ = nullptr;
+  struct Entry {
+    const void* source;
+    std::type_index type;
+    std::shared_ptr<const void> value;
+  };
+  std::vector<Entry> entries_;  // a few per component
 };
 
 struct BuildContext {
@@ -98,7 +107,13 @@ struct BuildContext {
   /// model that keeps its configuration holds this rather than a copy per node.
   template <class Config>
   std::shared_ptr<const Config> shared_config(const Config& config) {
-    return shared_configs.get(config);
+    return shared_configs.get<Config>(&config, [&] { return config; });
+  }
+  /// One immutable object made by `make` from `source` (part of the component's configuration),
+  /// shared by all its instances: a client's key sampler, whose Zipf table can be large.
+  template <class T, class Make>
+  std::shared_ptr<const T> shared(const void* source, Make&& make) {
+    return shared_configs.get<T>(source, std::forward<Make>(make));
   }
   SharedConfigs shared_configs;
 };

@@ -60,3 +60,9 @@ TEST_CASE("node memory: an open-loop client's configuration, its caller's too, i
   const double large_bytes = bytes_per_node<models::OpenLoopClient>(large, large.call.target.name);
   CHECK(large_bytes - small_bytes < 64);
 }
+TEST_CASE("TMP probe", "[.probe]") {
+  models::OpenLoopClientConfig c;
+  c.call.target.name = "api";
+  WARN("client " << bytes_per_node<models::OpenLoopClient>(c));
+  WARN("server " << bytes_per_node<models::Server>(models::ServerConfig{}));
+}

@@ -149,13 +149,14 @@ TEST_CASE("retry policy: retry_on decides which outcomes are retried") {
   CHECK_FALSE(retried(defaults, Outcome::CircuitOpen));
   CHECK_FALSE(retried(defaults, Outcome::Ok));
 
-  config.retry_on = {.timeout = false,
-                     .rejected = false,
-                     .error = true,
-                     .circuit_open = true,
-                     .dropped = false,
-                     .rate_limited = false};
-  RetryPolicy custom(config);
+  RetryConfig custom_config = config;  // a policy follows its configuration: a second one
+  custom_config.retry_on = {.timeout = false,
+                            .rejected = false,
+                            .error = true,
+                            .circuit_open = true,
+                            .dropped = false,
+                            .rate_limited = false};
+  RetryPolicy custom(custom_config);
   CHECK_FALSE(retried(custom, Outcome::Timeout));
   CHECK_FALSE(retried(custom, Outcome::Rejected));
   CHECK(retried(custom, Outcome::Error));
@@ -183,7 +184,8 @@ TEST_CASE("retry policy: max_attempts counts the first try") {
   CHECK_FALSE(d3.retry);
   CHECK(d3.reason == GiveUpReason::AttemptsExhausted);
 
-  RetryPolicy single{RetryConfig{}};  // the default: one attempt, no retry
+  const RetryConfig default_config;  // the default: one attempt, no retry
+  RetryPolicy single{default_config};
   CHECK_FALSE(single.decide(Outcome::Error, 1, at_ms(0), Time::max(), backoff, rng).retry);
 }
 
