@@ -13,7 +13,7 @@ namespace models {
 
 OpenLoopClient::OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> shared,
                                std::shared_ptr<const KeyPicker> keys, sim::Node& node,
-                               std::vector<sim::NodeId> targets, RequestRecorder& recorder,
+                               CallTargets targets, RequestRecorder& recorder,
                                sim::Time measure_from, sim::Time measure_to, std::uint32_t group,
                                JobLedger* ledger)
     : config_(std::move(shared)),
@@ -47,7 +47,7 @@ std::unique_ptr<Model> OpenLoopClient::make(const OpenLoopClientConfig& config, 
   const std::uint32_t group = config.tenancy.group_of(ctx, replica);
   return std::make_unique<OpenLoopClient>(
       ctx.shared_config(config), config.mix.shared_picker(ctx),
-      ctx.cluster.node(ctx.nodes[replica]), resolve_target(config.call, ctx), ctx.recorder,
+      ctx.cluster.node(ctx.nodes[replica]), shared_targets(config.call, ctx), ctx.recorder,
       ctx.warmup_end, ctx.end, group, config.jobs ? &JobLedger::of(ctx) : nullptr);
 }
 

@@ -114,10 +114,9 @@ class OpenLoopClient final : public Model, private CallerListener {
   /// `keys` (config.mix.picker()) may be shared with the component's other nodes
   /// (BuildContext::shared_config, BuildContext::shared).
   OpenLoopClient(std::shared_ptr<const OpenLoopClientConfig> config,
-                 std::shared_ptr<const KeyPicker> keys, sim::Node& node,
-                 std::vector<sim::NodeId> targets, RequestRecorder& recorder,
-                 sim::Time measure_from, sim::Time measure_to, std::uint32_t group = 0,
-                 JobLedger* ledger = nullptr);
+                 std::shared_ptr<const KeyPicker> keys, sim::Node& node, CallTargets targets,
+                 RequestRecorder& recorder, sim::Time measure_from, sim::Time measure_to,
+                 std::uint32_t group = 0, JobLedger* ledger = nullptr);
   /// The same with a copy of `config` of its own.
   OpenLoopClient(const OpenLoopClientConfig& config, sim::Node& node,
                  std::vector<sim::NodeId> targets, RequestRecorder& recorder,
@@ -125,7 +124,8 @@ class OpenLoopClient final : public Model, private CallerListener {
                  JobLedger* ledger = nullptr)
       : OpenLoopClient(std::make_shared<const OpenLoopClientConfig>(config),
                        std::make_shared<const KeyPicker>(config.mix.picker()), node,
-                       std::move(targets), recorder, measure_from, measure_to, group, ledger) {}
+                       std::make_shared<const std::vector<sim::NodeId>>(std::move(targets)),
+                       recorder, measure_from, measure_to, group, ledger) {}
 
   /// The instance for ctx.nodes[replica]; its target's nodes come from ctx.resolve. Throws
   /// std::invalid_argument if the target is empty or has no nodes. Does not attach it.

@@ -18,10 +18,11 @@ Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
 Caller::Caller(const CallerConfig& config, std::vector<sim::NodeId> targets,
                std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
                CallerListener& listener, std::uint32_t group)
-    : Caller(std::make_shared<const CallerConfig>(config), std::move(targets), timer_kind, recorder,
-             measure_from, listener, group) {}
+    : Caller(std::make_shared<const CallerConfig>(config),
+             std::make_shared<const std::vector<sim::NodeId>>(std::move(targets)), timer_kind,
+             recorder, measure_from, listener, group) {}
 
-Caller::Caller(std::shared_ptr<const CallerConfig> shared, std::vector<sim::NodeId> targets,
+Caller::Caller(std::shared_ptr<const CallerConfig> shared, CallTargets targets,
                std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
                CallerListener& listener, std::uint32_t group)
     : config_(std::move(shared)),
@@ -33,7 +34,7 @@ Caller::Caller(std::shared_ptr<const CallerConfig> shared, std::vector<sim::Node
       group_(group),
       retry_(config_->retry) {
   const CallerConfig& config = *config_;
-  DSIM_ASSERT(!targets_.empty(), "a caller needs at least one target node");
+  DSIM_ASSERT(targets_ && !targets_->empty(), "a caller needs at least one target node");
   if (config.hedge.enabled) hedge_ = std::make_unique<HedgePolicy>(config.hedge);
   DSIM_ASSERT(config.timeout >= sim::Duration::zero(), "a timeout cannot be negative");
   DSIM_ASSERT(config.late_answer_window >= sim::Duration::zero(), "a window cannot be negative");
@@ -72,6 +73,12 @@ std::vector<sim::NodeId> resolve_target(const CallerConfig& config, BuildContext
   return nodes;
 }
 
+CallTargets shared_targets(const CallerConfig& config, BuildContext& ctx) {
+  // Resolved for each node (a colocated target resolves to the node's own machine), shared
+  // while it comes out the same.
+  return ctx.intern(&config.target, resolve_target(config, ctx));
+}
+
 std::vector<sim::NodeId> resolve_shards(const CallerConfig& config, std::int64_t replicas,
                                         BuildContext& ctx) {
   std::vector<sim::NodeId> nodes = resolve_target(config, ctx);
@@ -87,9 +94,9 @@ sim::Time Caller::local_now(const sim::Node& node) {
 }
 
 void Caller::set_shard_size(std::size_t replicas) {
-  DSIM_ASSERT(replicas >= 1 && targets_.size() % replicas == 0,
+  DSIM_ASSERT(replicas >= 1 && targets_->size() % replicas == 0,
               "shards of equal size make up the targets");
-  set_shard_sizes(std::vector<std::size_t>(targets_.size() / replicas, replicas));
+  set_shard_sizes(std::vector<std::size_t>(targets_->size() / replicas, replicas));
 }
 
 void Caller::set_shard_sizes(const std::vector<std::size_t>& sizes) {
@@ -98,7 +105,7 @@ void Caller::set_shard_sizes(const std::vector<std::size_t>& sizes) {
     DSIM_ASSERT(size >= 1, "a shard has a replica");
     shard_first_.push_back(shard_first_.back() + size);
   }
-  DSIM_ASSERT(shard_first_.back() == targets_.size(), "the shards make up the targets");
+  DSIM_ASSERT(shard_first_.back() == targets_->size(), "the shards make up the targets");
 }
 
 std::size_t Caller::shard_count() const {
@@ -106,7 +113,7 @@ std::size_t Caller::shard_count() const {
 }
 
 std::pair<std::size_t, std::size_t> Caller::shard_span(std::uint32_t shard) const {
-  if (shard == kAnyShard || shard_first_.empty()) return {0, targets_.size()};
+  if (shard == kAnyShard || shard_first_.empty()) return {0, targets_->size()};
   DSIM_ASSERT(shard + 1 < shard_first_.size(), "a shard of the targets");
   return {shard_first_[shard], shard_first_[shard + 1] - shard_first_[shard]};
 }
@@ -163,14 +170,14 @@ void Caller::begin(sim::Node& node, Request request, sim::Time cap) {
 
 sim::NodeId Caller::pick_target(sim::Node& node, std::uint32_t shard, sim::NodeId avoid) const {
   const auto [first, count] = shard_span(shard);
-  if (avoid == sim::kNoNode || count < 2) return targets_[first + node.rng().below(count)];
+  if (avoid == sim::kNoNode || count < 2) return (*targets_)[first + node.rng().below(count)];
   // Uniformly among the others: draw among count - 1 and step over the one to avoid.
   std::size_t skip = count;
   for (std::size_t i = 0; i < count; ++i)
-    if (targets_[first + i] == avoid) skip = i;
+    if ((*targets_)[first + i] == avoid) skip = i;
   std::size_t pick = node.rng().below(count - 1);
   if (pick >= skip) ++pick;
-  return targets_[first + pick];
+  return (*targets_)[first + pick];
 }
 
 void Caller::try_once(sim::Node& node, RequestId id) {

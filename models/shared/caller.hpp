@@ -168,9 +168,14 @@ struct CallerConfig {
   }
 };
 
+/// A Caller's target nodes, which a component's callers can share (shared_targets).
+using CallTargets = std::shared_ptr<const std::vector<sim::NodeId>>;
+
 /// The nodes of config.target, for a Caller. Throws std::invalid_argument (a scenario error)
 /// when the target is not named or has no nodes.
 std::vector<sim::NodeId> resolve_target(const CallerConfig& config, BuildContext& ctx);
+/// resolve_target, shared by the component's callers while it comes out the same.
+CallTargets shared_targets(const CallerConfig& config, BuildContext& ctx);
 /// The same for a target made of shards of `replicas` consecutive nodes (a scatter/gather
 /// root's leaves, a sharder's shards); also throws when `replicas` does not divide them.
 std::vector<sim::NodeId> resolve_shards(const CallerConfig& config, std::int64_t replicas,
@@ -214,11 +219,12 @@ class Caller {
   Caller(const CallerConfig& config, std::vector<sim::NodeId> targets, std::uint32_t timer_kind,
          RequestRecorder* recorder, sim::Time measure_from, CallerListener& listener,
          std::uint32_t group = 0);
-  /// As above, with a configuration shared with others (one copy for a component's nodes,
-  /// BuildContext::shared_config, or aliasing the owner's shared configuration).
-  Caller(std::shared_ptr<const CallerConfig> config, std::vector<sim::NodeId> targets,
-         std::uint32_t timer_kind, RequestRecorder* recorder, sim::Time measure_from,
-         CallerListener& listener, std::uint32_t group = 0);
+  /// As above, with a configuration and targets shared with others (one copy for a
+  /// component's nodes: BuildContext::shared_config, or aliasing the owner's shared
+  /// configuration; shared_targets).
+  Caller(std::shared_ptr<const CallerConfig> config, CallTargets targets, std::uint32_t timer_kind,
+         RequestRecorder* recorder, sim::Time measure_from, CallerListener& listener,
+         std::uint32_t group = 0);
   Caller(const Caller&) = delete;
   Caller& operator=(const Caller&) = delete;
 
@@ -365,7 +371,7 @@ class Caller {
   static sim::Time local_now(const sim::Node& node);
 
   std::shared_ptr<const CallerConfig> config_;
-  std::vector<sim::NodeId> targets_;
+  CallTargets targets_;  // not empty
   std::uint32_t timer_kind_;
   RequestRecorder* recorder_;
   sim::Time measure_from_;

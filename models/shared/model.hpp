@@ -74,6 +74,20 @@ class SharedConfigs {
     entries_.push_back({source, std::type_index(typeid(T)), value});
     return value;
   }
+  /// `value`, as the copy handed out last for `source` if that one is equal, else as a new
+  /// copy (handed out from then on): for what may differ from node to node, but seldom does.
+  template <class T>
+  std::shared_ptr<const T> intern(const void* source, T value) {
+    for (Entry& e : entries_)
+      if (e.source == source && e.type == std::type_index(typeid(T))) {
+        if (!(*static_cast<const T*>(e.value.get()) == value))
+          e.value = std::make_shared<const T>(std::move(value));
+        return std::static_pointer_cast<const T>(e.value);
+      }
+    std::shared_ptr<const T> copy = std::make_shared<const T>(std::move(value));
+    entries_.push_back({source, std::type_index(typeid(T)), copy});
+    return copy;
+  }
 
  private:
   struct Entry {
@@ -114,6 +128,11 @@ struct BuildContext {
   template <class T, class Make>
   std::shared_ptr<const T> shared(const void* source, Make&& make) {
     return shared_configs.get<T>(source, std::forward<Make>(make));
+  }
+  /// `value` made for one instance from `source`, shared with the previous instance if equal.
+  template <class T>
+  std::shared_ptr<const T> intern(const void* source, T value) {
+    return shared_configs.intern<T>(source, std::move(value));
   }
   SharedConfigs shared_configs;
 };

@@ -1,7 +1,8 @@
 // A table of in-flight things (requests, forwarded calls) addressed by ids that encode their
 // slot: lookup is an index, not a hash, and a stale id (of an entry since removed) finds
 // nothing because the slot's generation moved on. Grows to the peak count, then allocates
-// nothing.
+// nothing. Free slots are reused last freed first, through a list threaded in the entries (no
+// second vector: a table is part of every client node).
 #pragma once
 
 #include <cstdint>
@@ -16,16 +17,16 @@ class SlotTable {
 
   Id insert(const T& value) {
     std::uint32_t slot;
-    if (!free_.empty()) {
-      slot = free_.back();
-      free_.pop_back();
+    if (free_head_ != kNone) {
+      slot = free_head_;
+      free_head_ = entries_[slot].next_free;
     } else {
       slot = static_cast<std::uint32_t>(entries_.size());
       entries_.push_back({});
     }
     Entry& e = entries_[slot];
     e.value = value;
-    e.live = true;
+    e.next_free = kLive;
     ++size_;
     return (static_cast<Id>(e.generation) << 32) | slot;
   }
@@ -35,16 +36,17 @@ class SlotTable {
     const auto slot = static_cast<std::uint32_t>(id & 0xffffffffu);
     if (slot >= entries_.size()) return nullptr;
     Entry& e = entries_[slot];
-    return e.live && e.generation == static_cast<std::uint32_t>(id >> 32) ? &e.value : nullptr;
+    return e.next_free == kLive && e.generation == static_cast<std::uint32_t>(id >> 32) ? &e.value
+                                                                                        : nullptr;
   }
 
   bool erase(Id id) {
     if (find(id) == nullptr) return false;
     const auto slot = static_cast<std::uint32_t>(id & 0xffffffffu);
     Entry& e = entries_[slot];
-    e.live = false;
+    e.next_free = free_head_;
     ++e.generation;
-    free_.push_back(slot);
+    free_head_ = slot;
     --size_;
     return true;
   }
@@ -54,26 +56,29 @@ class SlotTable {
   void for_each(F&& f) {
     for (std::uint32_t slot = 0; slot < entries_.size(); ++slot) {
       Entry& e = entries_[slot];
-      if (e.live) f((static_cast<Id>(e.generation) << 32) | slot, e.value);
+      if (e.next_free == kLive) f((static_cast<Id>(e.generation) << 32) | slot, e.value);
     }
   }
 
   void clear() {
     for (std::uint32_t slot = 0; slot < entries_.size(); ++slot)
-      if (entries_[slot].live) erase((static_cast<Id>(entries_[slot].generation) << 32) | slot);
+      if (entries_[slot].next_free == kLive)
+        erase((static_cast<Id>(entries_[slot].generation) << 32) | slot);
   }
 
   std::size_t size() const { return size_; }
 
  private:
+  static constexpr std::uint32_t kNone = 0xffffffffu;  // the end of the free list
+  static constexpr std::uint32_t kLive = 0xfffffffeu;  // the slot holds an entry
   struct Entry {
     T value{};
     std::uint32_t generation = 1;
-    bool live = false;
+    std::uint32_t next_free = kNone;  // kLive, or the next free slot (kNone: none)
   };
   std::vector<Entry> entries_;
-  std::vector<std::uint32_t> free_;
-  std::size_t size_ = 0;
+  std::uint32_t free_head_ = kNone;  // the slot freed last
+  std::uint32_t size_ = 0;
 };
 
 }  // namespace models
