@@ -23,7 +23,7 @@ constexpr std::uint64_t kComponentCap = scenario::kMaxNodesPerComponent;
 
 // `nodes` nodes: servers in components of at most kComponentCap ("api0", "api1", ...) and one
 // client node calling the first.
-std::string scaling_scenario(std::uint64_t nodes) {
+std::string server_scaling_scenario(std::uint64_t nodes) {
   std::string components;
   std::uint64_t servers = nodes - 1;
   for (int c = 0; servers > 0; ++c) {
@@ -35,6 +35,23 @@ std::string scaling_scenario(std::uint64_t nodes) {
   }
   return R"({"name": "nodes", "duration": "1s", "seeds": 1, "components": {)" + components +
          R"("client": {"model": "open_loop_client", "rate": "100/s", "target": "api0"}}})";
+}
+
+// `nodes` nodes: one server and open-loop clients calling it (each with its arrival timer
+// pending, as in a run), in one component when the cap allows.
+std::string client_scaling_scenario(std::uint64_t nodes) {
+  std::string components;
+  std::uint64_t clients = nodes - 1;
+  for (int c = 0; clients > 0; ++c) {
+    const std::uint64_t count = std::min(clients, kComponentCap);
+    clients -= count;
+    components += R"(, "clients)" + std::to_string(c) +
+                  R"(": {"model": "open_loop_client", "count": )" + std::to_string(count) +
+                  R"(, "rate": "1/s", "target": "api"})";
+  }
+  return R"({"name": "clients", "duration": "1s", "seeds": 1, "components": {)"
+         R"("api": {"model": "server", "service_time": "1ms"})" +
+         components + "}}";
 }
 
 // The same light scenario (one server, one client, 100 s) with `window` report windows.
@@ -76,9 +93,8 @@ Measured load_and_run(const std::string& text, const scenario::RunControl& contr
   return {watch.seconds(), peak_memory_bytes() - before};
 }
 
-}  // namespace
-
-void run_node_scaling_benchmark(const std::vector<std::uint64_t>& sizes, double max_seconds) {
+void run_scaling(const char* prefix, std::string (*scenario_of)(std::uint64_t),
+                 const std::vector<std::uint64_t>& sizes, double max_seconds) {
   double bytes_per_node = 0;  // of the last size measured, to foresee the next one's memory
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const std::uint64_t n = sizes[i];
@@ -89,9 +105,9 @@ void run_node_scaling_benchmark(const std::vector<std::uint64_t>& sizes, double 
       return;
     }
     // Setup, then the first event (the run stops there): building is the cost measured.
-    const Measured m = load_and_run(scaling_scenario(n), {.max_events = 1});
+    const Measured m = load_and_run(scenario_of(n), {.max_events = 1});
     bytes_per_node = m.bytes / nodes;
-    const std::string name = "nodes_" + std::to_string(n);
+    const std::string name = prefix + std::to_string(n);
     print_figure(name + "_setup_time", m.seconds, "s");
     print_figure(name + "_setup_time_per_node", m.seconds / nodes * 1e6, "us");
     print_figure(name + "_bytes_per_node", bytes_per_node, "bytes");
@@ -101,6 +117,13 @@ void run_node_scaling_benchmark(const std::vector<std::uint64_t>& sizes, double 
       return;
     }
   }
+}
+
+}  // namespace
+
+void run_node_scaling_benchmark(const std::vector<std::uint64_t>& sizes, double max_seconds) {
+  run_scaling("nodes_", server_scaling_scenario, sizes, max_seconds);
+  run_scaling("client_nodes_", client_scaling_scenario, sizes, max_seconds);
 }
 
 void run_window_memory_benchmark() {

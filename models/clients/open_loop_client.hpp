@@ -162,6 +162,7 @@ class OpenLoopClient final : public Model, private CallerListener {
   sim::Node& node_;
   RequestRecorder& recorder_;
   std::uint32_t group_;
+  std::uint32_t step_ = 0;  // schedule_[step_ - 1] is in force; 0: the base rate
   JobLedger* ledger_;
   Caller caller_;
   ArrivalProcess arrivals_;
@@ -171,7 +172,6 @@ class OpenLoopClient final : public Model, private CallerListener {
   // node's key and its name only, so creating it or not changes no other draw.
   std::unique_ptr<sim::Rng> operation_rng_;
   std::unique_ptr<sim::Rng> poison_rng_;
-  std::size_t step_ = 0;  // schedule_[step_ - 1] is in force; 0: the base rate
   double load_factor_ = 1.0;
   sim::TimerId arrival_timer_;
   sim::Time measure_from_, measure_to_;

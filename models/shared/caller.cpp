@@ -100,22 +100,23 @@ void Caller::set_shard_size(std::size_t replicas) {
 }
 
 void Caller::set_shard_sizes(const std::vector<std::size_t>& sizes) {
-  shard_first_.assign(1, 0);
+  shard_first_ = std::make_unique<std::vector<std::size_t>>(1, 0);
   for (const std::size_t size : sizes) {
     DSIM_ASSERT(size >= 1, "a shard has a replica");
-    shard_first_.push_back(shard_first_.back() + size);
+    shard_first_->push_back(shard_first_->back() + size);
   }
-  DSIM_ASSERT(shard_first_.back() == targets_->size(), "the shards make up the targets");
+  DSIM_ASSERT(shard_first_->back() == targets_->size(), "the shards make up the targets");
 }
 
 std::size_t Caller::shard_count() const {
-  return shard_first_.empty() ? 1 : shard_first_.size() - 1;
+  return shard_first_ ? shard_first_->size() - 1 : 1;
 }
 
 std::pair<std::size_t, std::size_t> Caller::shard_span(std::uint32_t shard) const {
-  if (shard == kAnyShard || shard_first_.empty()) return {0, targets_->size()};
-  DSIM_ASSERT(shard + 1 < shard_first_.size(), "a shard of the targets");
-  return {shard_first_[shard], shard_first_[shard + 1] - shard_first_[shard]};
+  if (shard == kAnyShard || !shard_first_) return {0, targets_->size()};
+  const std::vector<std::size_t>& first = *shard_first_;
+  DSIM_ASSERT(shard + 1 < first.size(), "a shard of the targets");
+  return {first[shard], first[shard + 1] - first[shard]};
 }
 
 void Caller::start(sim::Node& node, std::uint64_t key, std::uint64_t token, std::uint32_t shard,
@@ -453,7 +454,8 @@ void Caller::on_timeout(sim::Node& node, RequestId id) {
     if (r.idempotent) {
       forget_attempt(copy);
     } else {  // keep listening: a late Ok is an effect (see the header)
-      orphans_.push_back({copy, node.true_now() + config_->late_answer_window});
+      if (!orphans_) orphans_ = std::make_unique<sim::RingBuffer<Orphan>>();
+      orphans_->push_back({copy, node.true_now() + config_->late_answer_window});
     }
   }
   r.current = 0;
@@ -532,8 +534,9 @@ void Caller::release_if_done(RequestId id) {
 }
 
 void Caller::forget_old_orphans(sim::Time true_now) {
-  while (!orphans_.empty() && orphans_.front().forget_at <= true_now) {
-    const Orphan orphan = orphans_.pop_front();
+  if (!orphans_) return;
+  while (!orphans_->empty() && orphans_->front().forget_at <= true_now) {
+    const Orphan orphan = orphans_->pop_front();
     // Already answered (its entry is gone, or the slot holds a newer attempt): nothing to do.
     if (attempts_.find(orphan.attempt) != nullptr) forget_attempt(orphan.attempt);
   }
@@ -546,7 +549,7 @@ void Caller::on_crash(sim::Node& node) {
   });
   requests_.clear();
   attempts_.clear();
-  orphans_.clear();
+  if (orphans_) orphans_->clear();
   active_ = 0;
   retry_.reset();
   if (breaker_) breaker_->reset(node.true_now());

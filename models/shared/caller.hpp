@@ -383,13 +383,15 @@ class Caller {
   std::unique_ptr<HedgePolicy> hedge_;
   std::unique_ptr<Bulkhead> bulkhead_;
   std::uint64_t id_space_ = 0;  // the space's bits of a wire call id (space << 24)
-  /// Shard i is targets_[shard_first_[i] .. shard_first_[i + 1]); empty when unsharded (one
+  /// Shard i is targets_[shard_first_[i] .. shard_first_[i + 1]); null when unsharded (one
   /// shard of all).
-  std::vector<std::size_t> shard_first_;
+  std::unique_ptr<std::vector<std::size_t>> shard_first_;
   std::unique_ptr<sim::Rng> retry_rng_;  // the node's stream "retry", from the first request on
   SlotTable<Request> requests_;
-  SlotTable<Attempt> attempts_;      // keyed by call id
-  sim::RingBuffer<Orphan> orphans_;  // in the order they were orphaned (= forget_at order)
+  SlotTable<Attempt> attempts_;  // keyed by call id
+  // In the order they were orphaned (= forget_at order); from the first orphan on (only
+  // non-idempotent requests leave orphans).
+  std::unique_ptr<sim::RingBuffer<Orphan>> orphans_;
   std::size_t active_ = 0;
   std::uint64_t next_request_id_ = 1;
   std::uint64_t late_responses_ = 0, attempts_sent_ = 0, retries_ = 0;
