@@ -21,37 +21,35 @@ namespace {
 
 constexpr std::uint64_t kComponentCap = scenario::kMaxNodesPerComponent;
 
-// `nodes` nodes: servers in components of at most kComponentCap ("api0", "api1", ...) and one
-// client node calling the first.
-std::string server_scaling_scenario(std::uint64_t nodes) {
-  std::string components;
-  std::uint64_t servers = nodes - 1;
-  for (int c = 0; servers > 0; ++c) {
-    const std::uint64_t count = std::min(servers, kComponentCap);
-    servers -= count;
-    components += R"("api)" + std::to_string(c) + R"(": {"model": "server", "count": )" +
-                  std::to_string(count) +
-                  R"(, "service_time": {"dist": "exponential", "mean": "1ms"}},)";
+// `nodes` nodes of `model` (its fields after "count"), as components of at most kComponentCap
+// nodes named prefix0, prefix1, ...: each followed by a comma.
+std::string components(const char* prefix, std::uint64_t nodes, const std::string& model) {
+  std::string out;
+  for (int c = 0; nodes > 0; ++c) {
+    const std::uint64_t count = std::min(nodes, kComponentCap);
+    nodes -= count;
+    out += '"' + std::string(prefix) + std::to_string(c) + R"(": {"count": )" +
+           std::to_string(count) + ", " + model + "},";
   }
-  return R"({"name": "nodes", "duration": "1s", "seeds": 1, "components": {)" + components +
+  return out;
+}
+
+// `nodes` nodes: servers ("api0", "api1", ...) and one client node calling the first.
+std::string server_scaling_scenario(std::uint64_t nodes) {
+  return R"({"name": "nodes", "duration": "1s", "seeds": 1, "components": {)" +
+         components(
+             "api", nodes - 1,
+             R"("model": "server", "service_time": {"dist": "exponential", "mean": "1ms"})") +
          R"("client": {"model": "open_loop_client", "rate": "100/s", "target": "api0"}}})";
 }
 
 // `nodes` nodes: one server and open-loop clients calling it (each with its arrival timer
-// pending, as in a run), in one component when the cap allows.
+// pending, as in a run).
 std::string client_scaling_scenario(std::uint64_t nodes) {
-  std::string components;
-  std::uint64_t clients = nodes - 1;
-  for (int c = 0; clients > 0; ++c) {
-    const std::uint64_t count = std::min(clients, kComponentCap);
-    clients -= count;
-    components += R"(, "clients)" + std::to_string(c) +
-                  R"(": {"model": "open_loop_client", "count": )" + std::to_string(count) +
-                  R"(, "rate": "1/s", "target": "api"})";
-  }
-  return R"({"name": "clients", "duration": "1s", "seeds": 1, "components": {)"
-         R"("api": {"model": "server", "service_time": "1ms"})" +
-         components + "}}";
+  return R"({"name": "clients", "duration": "1s", "seeds": 1, "components": {)" +
+         components("clients", nodes - 1,
+                    R"("model": "open_loop_client", "rate": "1/s", "target": "api")") +
+         R"("api": {"model": "server", "service_time": "1ms"}}})";
 }
 
 // The same light scenario (one server, one client, 100 s) with `window` report windows.
