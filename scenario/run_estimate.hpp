@@ -8,8 +8,8 @@
 //   is going and then until the report is written: about 200 bytes measured, kWindowBytes =
 //   2 KB with margin (a run keeps one latency histogram for the window being recorded only);
 // - each node (a model, its timers, its random streams, its network and cluster state), in a
-//   run of 2 s: 4.0 KB measured for an open-loop client (10^5 clients: 397 MB), 1.9 KB for a
-//   server (10^5 servers: 240 MB), kNodeBytes = 8 KB with margin; models with per-key or
+//   run of 2 s: 1.6 KB measured for an open-loop client (10^5 clients at 1/s: 156 MB), 1.1 KB
+//   for a server (10^5 servers: 106 MB), kNodeBytes = 4 KB with margin; models with per-key or
 //   per-request tables take more (their own limits bound those);
 // - each node keeps the list of the nodes it calls: kTargetBytes per (caller node, target node)
 //   pair (2 x 10^4 clients on 2 x 10^4 servers: 2.1 GB).
@@ -33,7 +33,7 @@ struct RunEstimate {
 };
 
 inline constexpr double kWindowBytes = 2e3;
-inline constexpr double kNodeBytes = 8e3;
+inline constexpr double kNodeBytes = 4e3;
 inline constexpr double kTargetBytes = 4;
 
 RunEstimate estimate_run(const ScenarioSpec& spec);
