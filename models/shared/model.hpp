@@ -59,7 +59,6 @@ struct ConfigProblem {
   std::string message;
 };
 
-/// Everything a model may use while building its instances (set-up time: may allocate).
 /// What BuildContext::shared_config and BuildContext::shared hand out: one immutable object per
 /// source object and type, made on the first request, then handed out again. A component's
 /// build asks with the same configuration object for each of its nodes.
@@ -67,26 +66,18 @@ class SharedConfigs {
  public:
   template <class T, class Make>
   std::shared_ptr<const T> get(const void* source, Make&& make) {
-    for (const Entry& e : entries_)
-      if (e.source == source && e.type == std::type_index(typeid(T)))
-        return std::static_pointer_cast<const T>(e.value);
-    std::shared_ptr<const T> value = std::make_shared<const T>(make());
-    entries_.push_back({source, std::type_index(typeid(T)), value});
-    return value;
+    if (const Entry* e = find<T>(source)) return std::static_pointer_cast<const T>(e->value);
+    return add<T>(source, make());
   }
   /// `value`, as the copy handed out last for `source` if that one is equal, else as a new
   /// copy (handed out from then on): for what may differ from node to node, but seldom does.
   template <class T>
   std::shared_ptr<const T> intern(const void* source, T value) {
-    for (Entry& e : entries_)
-      if (e.source == source && e.type == std::type_index(typeid(T))) {
-        if (!(*static_cast<const T*>(e.value.get()) == value))
-          e.value = std::make_shared<const T>(std::move(value));
-        return std::static_pointer_cast<const T>(e.value);
-      }
-    std::shared_ptr<const T> copy = std::make_shared<const T>(std::move(value));
-    entries_.push_back({source, std::type_index(typeid(T)), copy});
-    return copy;
+    Entry* e = find<T>(source);
+    if (e == nullptr) return add<T>(source, std::move(value));
+    if (!(*static_cast<const T*>(e->value.get()) == value))
+      e->value = std::make_shared<const T>(std::move(value));
+    return std::static_pointer_cast<const T>(e->value);
   }
 
  private:
@@ -95,9 +86,24 @@ class SharedConfigs {
     std::type_index type;
     std::shared_ptr<const void> value;
   };
+
+  template <class T>
+  Entry* find(const void* source) {
+    for (Entry& e : entries_)
+      if (e.source == source && e.type == std::type_index(typeid(T))) return &e;
+    return nullptr;
+  }
+  template <class T>
+  std::shared_ptr<const T> add(const void* source, T value) {
+    std::shared_ptr<const T> copy = std::make_shared<const T>(std::move(value));
+    entries_.push_back({source, std::type_index(typeid(T)), copy});
+    return copy;
+  }
+
   std::vector<Entry> entries_;  // a few per component
 };
 
+/// Everything a model may use while building its instances (set-up time: may allocate).
 struct BuildContext {
   sim::Cluster& cluster;
   sim::FaultInjector& faults;
