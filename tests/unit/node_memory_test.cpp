@@ -79,3 +79,14 @@ TEST_CASE("node memory: an open-loop client's configuration, its caller's too, i
   const double large_bytes = bytes_per_node<models::OpenLoopClient>(large, large.call.target.name);
   CHECK(large_bytes - small_bytes < 64);
 }
+
+TEST_CASE("node memory: a Zipf client's key table is one per component") {
+  models::OpenLoopClientConfig uniform;
+  uniform.call.target.name = "api";
+  models::OpenLoopClientConfig zipf = uniform;
+  zipf.mix.key_popularity = models::KeyPopularity::Zipf;
+  zipf.mix.keys = 10'000;  // 80 KB of cumulative probabilities: per node, 80 KB a node
+  CHECK(bytes_per_node<models::OpenLoopClient>(zipf) -
+            bytes_per_node<models::OpenLoopClient>(uniform) <
+        64);
+}
