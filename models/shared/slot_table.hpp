@@ -36,8 +36,7 @@ class SlotTable {
     const auto slot = static_cast<std::uint32_t>(id & 0xffffffffu);
     if (slot >= entries_.size()) return nullptr;
     Entry& e = entries_[slot];
-    return e.next_free == kLive && e.generation == static_cast<std::uint32_t>(id >> 32) ? &e.value
-                                                                                        : nullptr;
+    return e.live() && e.generation == static_cast<std::uint32_t>(id >> 32) ? &e.value : nullptr;
   }
 
   bool erase(Id id) {
@@ -56,14 +55,13 @@ class SlotTable {
   void for_each(F&& f) {
     for (std::uint32_t slot = 0; slot < entries_.size(); ++slot) {
       Entry& e = entries_[slot];
-      if (e.next_free == kLive) f((static_cast<Id>(e.generation) << 32) | slot, e.value);
+      if (e.live()) f((static_cast<Id>(e.generation) << 32) | slot, e.value);
     }
   }
 
   void clear() {
     for (std::uint32_t slot = 0; slot < entries_.size(); ++slot)
-      if (entries_[slot].next_free == kLive)
-        erase((static_cast<Id>(entries_[slot].generation) << 32) | slot);
+      if (entries_[slot].live()) erase((static_cast<Id>(entries_[slot].generation) << 32) | slot);
   }
 
   std::size_t size() const { return size_; }
@@ -75,6 +73,7 @@ class SlotTable {
     T value{};
     std::uint32_t generation = 1;
     std::uint32_t next_free = kNone;  // kLive, or the next free slot (kNone: none)
+    bool live() const { return next_free == kLive; }
   };
   std::vector<Entry> entries_;
   std::uint32_t free_head_ = kNone;  // the slot freed last
